@@ -43,6 +43,9 @@ func (s *MemoryStore) Get(ctx context.Context, d digest.Digest, offset, limit in
 // Put implements BlobStore.
 func (s *MemoryStore) Put(ctx context.Context, d digest.Digest, r io.Reader) error {
 	var buf bytes.Buffer
+	// The size is the client's claim; trust it for preallocation only up to
+	// a bound, so a lying client cannot make us reserve gigabytes.
+	buf.Grow(int(min(d.Size, 64<<20)))
 	if err := digest.Copy(&buf, r, d); err != nil {
 		return fmt.Errorf("writing %s: %w", d, err)
 	}

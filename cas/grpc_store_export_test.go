@@ -1,0 +1,4 @@
+package cas
+
+// SetGRPCStoreFindMissingBatch lets the external tests shrink batches.
+func SetGRPCStoreFindMissingBatch(s *GRPCStore, n int) { s.findMissingBatch = n }
