@@ -1,0 +1,47 @@
+# Kiln's everyday commands. On a fresh machine:
+#   make up     build kiln and run a complete remote cache on 127.0.0.1:8980
+#   make test   install what the tests need, then run every check and test
+
+GO       ?= go
+BIN      := bin/kiln
+# Extra flags for `kiln up`, e.g. make up ARGS='--listen=0.0.0.0:8980'.
+ARGS     ?=
+# What `make bench` runs: a -bench pattern and the packages.
+BENCH    ?= .
+PKGS     ?= ./...
+# The end-to-end tests run real Bazel builds; on 2 shared cores they take
+# a while, and a hung test should fail the run, not outlive CI.
+TEST_TIMEOUT ?= 60m
+
+.PHONY: all build up test deps check fmt-check vet bench clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/kiln
+
+up: build
+	./$(BIN) up $(ARGS)
+
+deps:
+	./scripts/install-deps.sh
+
+test: deps check
+	KILN_REQUIRE_BAZEL=1 $(GO) test -timeout $(TEST_TIMEOUT) ./...
+
+check: fmt-check vet
+
+fmt-check:
+	@unformatted="$$(gofmt -l .)"; \
+	if [ -n "$$unformatted" ]; then \
+		echo "gofmt wants to change:"; echo "$$unformatted"; exit 1; \
+	fi
+
+vet:
+	$(GO) vet ./...
+
+bench:
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem $(PKGS)
+
+clean:
+	rm -rf bin

@@ -1,0 +1,6 @@
+//go:build !race
+
+package kilntest
+
+// raceEnabled: see race_on.go.
+const raceEnabled = false
