@@ -13,7 +13,7 @@ PKGS     ?= ./...
 # a while, and a hung test should fail the run, not outlive CI.
 TEST_TIMEOUT ?= 60m
 
-.PHONY: all build up test deps check fmt-check vet bench clean
+.PHONY: all build up test deps check fmt-check vet gazelle gazelle-check proto proto-check bench clean
 
 all: build
 
@@ -29,7 +29,21 @@ deps:
 test: deps check
 	KILN_REQUIRE_BAZEL=1 $(GO) test -timeout $(TEST_TIMEOUT) ./...
 
-check: fmt-check vet
+check: fmt-check vet gazelle-check proto-check
+
+# BUILD.bazel files, deps.bzl and MODULE.bazel follow the Go code and go.mod.
+gazelle:
+	./scripts/gazelle.sh
+
+gazelle-check:
+	./scripts/gazelle.sh --check
+
+# The Go code generated from proto/ is committed; this regenerates it.
+proto:
+	./scripts/genproto.sh
+
+proto-check:
+	./scripts/genproto.sh --check
 
 fmt-check:
 	@unformatted="$$(gofmt -l .)"; \

@@ -39,12 +39,19 @@ HEAD
   echo ")"
 }
 
+# stub_deps writes an empty deps.bzl: update-repos must be able to load the
+# WORKSPACE, which loads deps.bzl, before it writes the real one.
+stub_deps() {
+  printf 'def go_dependencies():\n    pass\n' >"$1/deps.bzl"
+}
+
 if [ "${1:-}" = "--check" ]; then
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' EXIT
   stale=0
   "$gazelle" -mode=diff >"$tmp/build.diff" 2>&1 || { stale=1; cat "$tmp/build.diff"; }
   cp go.mod go.sum WORKSPACE "$tmp/"
+  stub_deps "$tmp"
   (cd "$tmp" && "$gazelle" update-repos -from_file=go.mod -to_macro=deps.bzl%go_dependencies -prune >/dev/null 2>&1)
   diff -u deps.bzl "$tmp/deps.bzl" || stale=1
   module_bazel | diff -u MODULE.bazel - || stale=1
@@ -56,6 +63,7 @@ if [ "${1:-}" = "--check" ]; then
   exit 0
 fi
 
+[ -f deps.bzl ] || stub_deps .
 "$gazelle" update-repos -from_file=go.mod -to_macro=deps.bzl%go_dependencies -prune
 "$gazelle"
 module_bazel >MODULE.bazel

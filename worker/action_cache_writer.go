@@ -2,7 +2,6 @@ package worker
 
 import (
 	"context"
-	"fmt"
 
 	repb "github.com/bazelbuild/remote-apis/build/bazel/remote/execution/v2"
 
@@ -10,30 +9,16 @@ import (
 )
 
 // ActionCacheWriter is where the worker records the results of cacheable
-// actions. An actioncache.Store satisfies it (a worker inside the server
-// process); NewActionCacheClientWriter adapts a remote ActionCache service
-// (a separate worker process).
+// actions. An actioncache.Store satisfies it: the server's own store for a
+// worker inside the server process, actioncache.GRPCStore for a separate
+// worker process.
 type ActionCacheWriter interface {
 	Put(ctx context.Context, k actioncache.Key, r *repb.ActionResult) error
 }
 
 // NewActionCacheClientWriter returns an ActionCacheWriter that calls
-// UpdateActionResult on c.
+// UpdateActionResult on c. It is actioncache.NewGRPCStore, kept for
+// callers that only write.
 func NewActionCacheClientWriter(c repb.ActionCacheClient) ActionCacheWriter {
-	return actionCacheClientWriter{c}
-}
-
-type actionCacheClientWriter struct{ c repb.ActionCacheClient }
-
-func (w actionCacheClientWriter) Put(ctx context.Context, k actioncache.Key, r *repb.ActionResult) error {
-	_, err := w.c.UpdateActionResult(ctx, &repb.UpdateActionResultRequest{
-		InstanceName:   k.Instance,
-		ActionDigest:   k.Action.Proto(),
-		ActionResult:   r,
-		DigestFunction: k.Action.Function,
-	})
-	if err != nil {
-		return fmt.Errorf("updating action result of %s: %w", k.Action, err)
-	}
-	return nil
+	return actioncache.NewGRPCStore(c)
 }

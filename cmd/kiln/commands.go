@@ -10,8 +10,8 @@ import (
 	"text/tabwriter"
 )
 
-// command is one `kiln NAME` subcommand. New roles (serve --roles=...,
-// worker) are added to commands() and nowhere else.
+// command is one `kiln NAME` subcommand; commands() is the one list of
+// them.
 type command struct {
 	name    string
 	summary string
@@ -20,7 +20,9 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"up", "run a complete remote cache in this process (CAS, action cache)", runUp},
+		{"up", "run a complete cluster in this process (CAS, action cache, scheduler, workers)", runUp},
+		{"serve", "serve some roles (cas, actioncache, scheduler) for a cluster of several processes", runServe},
+		{"worker", "run actions for a scheduler, dialling out only", runWorker},
 		{"version", "print the version of this binary", runVersion},
 		{"help", "describe the commands, or one command's flags", runHelp},
 	}

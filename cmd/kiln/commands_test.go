@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"net"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -132,13 +134,41 @@ func TestDialableAddress(t *testing.T) {
 	}
 }
 
-func TestServeAllStopsEveryServerWhenOneFails(t *testing.T) {
+func TestRunLayersStopsEverythingWhenOneFails(t *testing.T) {
 	boom := errors.New("boom")
-	err := serveAll(context.Background(),
-		func(ctx context.Context) error { <-ctx.Done(); return nil },
-		func(context.Context) error { return boom },
+	err := runLayers(context.Background(),
+		[]func(context.Context) error{func(ctx context.Context) error { <-ctx.Done(); return nil }},
+		[]func(context.Context) error{func(context.Context) error { return boom }},
 	)
 	if !errors.Is(err, boom) {
-		t.Errorf("serveAll = %v, want boom", err)
+		t.Errorf("runLayers = %v, want boom", err)
+	}
+}
+
+func TestRunLayersStopsLayersInOrder(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var mu sync.Mutex
+	var events []string
+	record := func(e string) {
+		mu.Lock()
+		events = append(events, e)
+		mu.Unlock()
+	}
+	layer := func(name string) []func(context.Context) error {
+		// Two funcs per layer: the next layer may stop only after both.
+		return []func(context.Context) error{
+			func(ctx context.Context) error { <-ctx.Done(); record(name + " stopped"); return nil },
+			func(ctx context.Context) error { <-ctx.Done(); record(name + " stopped"); return nil },
+		}
+	}
+	done := make(chan error, 1)
+	go func() { done <- runLayers(ctx, layer("workers"), layer("scheduler"), layer("servers")) }()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"workers stopped", "workers stopped", "scheduler stopped", "scheduler stopped", "servers stopped", "servers stopped"}
+	if !slices.Equal(events, want) {
+		t.Errorf("stop order %q, want %q", events, want)
 	}
 }

@@ -1,5 +1,6 @@
-// Command kiln is Kiln's one binary. `kiln up` runs a complete remote cache
-// in one process; later subcommands run single roles. main only turns
+// Command kiln is Kiln's one binary. `kiln up` runs a complete cluster in
+// one process; `kiln serve --roles=...` and `kiln worker` run its parts
+// apart. It wires config to packages and runs them. main only turns
 // signals into a context and an error into an exit code: everything else
 // happens in run, which tests call directly.
 package main

@@ -39,62 +39,97 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
+// runningKiln is a kiln command (up, serve, worker) running in this
+// process, as run() runs it for main.
+type runningKiln struct {
+	// banner holds the stdout lines up to the one the command was
+	// started with ready for.
+	banner []string
+	stderr *syncBuffer
+	cancel context.CancelFunc
+	done   chan error
+}
+
 // runningUp is `kiln up` running in this process.
 type runningUp struct {
-	grpcAddr, metricsAddr string
-	stderr                *syncBuffer
-	cancel                context.CancelFunc
-	done                  chan error
+	*runningKiln
+	grpcAddr, execAddr, metricsAddr string
 }
 
 var (
-	remoteCacheLine = regexp.MustCompile(`^  --remote_cache=grpc://(127\.0\.0\.1:\d+)$`)
-	metricsLine     = regexp.MustCompile(`^Metrics: http://(127\.0\.0\.1:\d+)/metrics$`)
+	remoteCacheLine    = regexp.MustCompile(`^  --remote_cache=grpc://(127\.0\.0\.1:\d+)$`)
+	remoteExecutorLine = regexp.MustCompile(`^  --remote_executor=grpc://(127\.0\.0\.1:\d+)$`)
+	metricsLine        = regexp.MustCompile(`^Metrics: http://(127\.0\.0\.1:\d+)/metrics$`)
 )
 
-// startUp runs `kiln up` with args until the test ends, and waits for the
-// banner. It fails t if up returns before printing it.
-func startUp(t *testing.T, args ...string) *runningUp {
+// startKiln runs `kiln args...` until the test ends, and reads its stdout
+// until a line for which last is true (the end of its banner). It fails t
+// if the command returns before printing that line.
+func startKiln(t *testing.T, last func(line string) bool, args ...string) *runningKiln {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	stdoutR, stdoutW := io.Pipe()
-	u := &runningUp{stderr: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	k := &runningKiln{stderr: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
 	go func() {
-		err := run(ctx, append([]string{"up"}, args...), stdoutW, u.stderr)
+		err := run(ctx, args, stdoutW, k.stderr)
 		stdoutW.Close()
-		u.done <- err
+		k.done <- err
 	}()
-
-	// The banner ends with the Data line.
 	sc := bufio.NewScanner(stdoutR)
-	for sc.Scan() && !strings.HasPrefix(sc.Text(), "Data: ") {
-		if m := remoteCacheLine.FindStringSubmatch(sc.Text()); m != nil {
-			u.grpcAddr = m[1]
-		}
-		if m := metricsLine.FindStringSubmatch(sc.Text()); m != nil {
-			u.metricsAddr = m[1]
-		}
+	ended := false
+	for !ended && sc.Scan() {
+		k.banner = append(k.banner, sc.Text())
+		ended = last(sc.Text())
 	}
 	go io.Copy(io.Discard, stdoutR) // never block the server on stdout
-	if u.grpcAddr == "" {
+	if !ended {
 		cancel()
-		t.Fatalf("kiln up printed no --remote_cache line; it returned %v\nstderr:\n%s", <-u.done, u.stderr)
+		t.Fatalf("kiln %q printed no complete banner; it returned %v\nstdout:\n%s\nstderr:\n%s",
+			args, <-k.done, strings.Join(k.banner, "\n"), k.stderr)
 	}
 	t.Cleanup(func() {
-		if u.cancel != nil {
-			u.stop(t)
+		if k.cancel != nil {
+			k.stop(t)
 		}
 	})
+	return k
+}
+
+// bannerValue returns the first submatch of re in the banner, or "".
+func (k *runningKiln) bannerValue(re *regexp.Regexp) string {
+	for _, line := range k.banner {
+		if m := re.FindStringSubmatch(line); m != nil {
+			return m[1]
+		}
+	}
+	return ""
+}
+
+// startUp runs `kiln up` with args until the test ends, and waits for the
+// banner, which ends with the Data line.
+func startUp(t *testing.T, args ...string) *runningUp {
+	t.Helper()
+	k := startKiln(t, func(line string) bool { return strings.HasPrefix(line, "Data: ") }, append([]string{"up"}, args...)...)
+	u := &runningUp{
+		runningKiln: k,
+		grpcAddr:    k.bannerValue(remoteCacheLine),
+		execAddr:    k.bannerValue(remoteExecutorLine),
+		metricsAddr: k.bannerValue(metricsLine),
+	}
+	if u.grpcAddr == "" {
+		t.Fatalf("kiln up printed no --remote_cache line:\n%s", strings.Join(k.banner, "\n"))
+	}
 	return u
 }
 
-// stop cancels up's context, as SIGINT does, and checks it exits cleanly.
-func (u *runningUp) stop(t *testing.T) {
+// stop cancels the command's context, as SIGINT does, and checks it exits
+// cleanly.
+func (k *runningKiln) stop(t *testing.T) {
 	t.Helper()
-	u.cancel()
-	u.cancel = nil
-	if err := <-u.done; err != nil {
-		t.Errorf("kiln up after cancel returned %v\nstderr:\n%s", err, u.stderr)
+	k.cancel()
+	k.cancel = nil
+	if err := <-k.done; err != nil {
+		t.Errorf("kiln after cancel returned %v\nstderr:\n%s", err, k.stderr)
 	}
 }
 

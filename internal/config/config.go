@@ -3,28 +3,34 @@
 // flags, and validating it. It only describes what to run; building the
 // stores and servers from it is the job of cmd/kiln.
 //
-// The file is split in sections (server, log, cas, action_cache) so that
-// later roles (scheduler, worker) add a section of their own without
-// touching the others.
+// The file is split in sections (server, log, cas, action_cache,
+// scheduler, worker), one per concern, so that a role adds a section of its
+// own without touching the others.
 package config
 
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 )
 
 // Config is everything `kiln` can be told at start-up. Its YAML form uses
 // the yaml tags below; unknown keys are an error.
 type Config struct {
-	// DataDir holds everything Kiln keeps on disk; the CAS and the action
-	// cache each get a subdirectory.
+	// DataDir holds everything Kiln keeps on disk; the CAS, the action
+	// cache and the local worker each get a subdirectory.
 	DataDir string `yaml:"data_dir"`
+	// Roles are the services `kiln serve` runs (`kiln up` runs all of
+	// them, plus local workers).
+	Roles []Role `yaml:"roles"`
 
 	Server      ServerConfig      `yaml:"server"`
 	Log         LogConfig         `yaml:"log"`
 	CAS         CASConfig         `yaml:"cas"`
 	ActionCache ActionCacheConfig `yaml:"action_cache"`
+	Scheduler   SchedulerConfig   `yaml:"scheduler"`
+	Worker      WorkerConfig      `yaml:"worker"`
 }
 
 // ServerConfig is about the network endpoints.
@@ -56,6 +62,9 @@ type CASConfig struct {
 	// request the server accepts; it is advertised to clients, and the
 	// gRPC message limit is sized from it.
 	MaxBatchTotalSize ByteSize `yaml:"max_batch_total_size"`
+	// Remote is the grpc://HOST:PORT of the CAS that a process without
+	// the cas role stands on (an action cache or scheduler node).
+	Remote string `yaml:"remote"`
 }
 
 // ActionCacheConfig is about the action cache.
@@ -66,6 +75,10 @@ type ActionCacheConfig struct {
 	// MaxSize bounds the disk action cache; the least recently used
 	// entries are evicted to stay under it.
 	MaxSize ByteSize `yaml:"max_size"`
+	// Remote is the grpc://HOST:PORT of the action cache that a process
+	// without the actioncache role uses (a scheduler node); empty means
+	// the same endpoint as cas.remote.
+	Remote string `yaml:"remote"`
 }
 
 // Default values. They make `kiln up` work on a laptop with no config file.
@@ -83,6 +96,7 @@ const (
 func Default() Config {
 	return Config{
 		DataDir: defaultDataDir(),
+		Roles:   AllRoles(),
 		Server: ServerConfig{
 			Listen:        DefaultListen,
 			MetricsListen: DefaultMetricsListen,
@@ -96,6 +110,12 @@ func Default() Config {
 		ActionCache: ActionCacheConfig{
 			UpdateEnabled: true,
 			MaxSize:       DefaultActionCacheMaxSize,
+		},
+		Scheduler: defaultScheduler(),
+		Worker: WorkerConfig{
+			Concurrency:      runtime.NumCPU(),
+			FileCacheMaxSize: DefaultFileCacheMaxSize,
+			Runner:           RunnerProcess,
 		},
 	}
 }
@@ -115,3 +135,12 @@ func (c Config) CASDir() string { return filepath.Join(c.DataDir, "cas") }
 
 // ActionCacheDir is where the disk action cache keeps its entries.
 func (c Config) ActionCacheDir() string { return filepath.Join(c.DataDir, "ac") }
+
+// RemoteActionCache is the action cache endpoint of a process without the
+// actioncache role: action_cache.remote, else cas.remote.
+func (c Config) RemoteActionCache() string {
+	if c.ActionCache.Remote != "" {
+		return c.ActionCache.Remote
+	}
+	return c.CAS.Remote
+}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -64,7 +65,7 @@ action_cache:
 	want.Server = ServerConfig{Listen: "0.0.0.0:9000", MetricsListen: "", ShutdownGrace: 3 * time.Second}
 	want.CAS = CASConfig{MaxSize: 2 * GiB, MaxBatchTotalSize: MiB}
 	want.ActionCache = ActionCacheConfig{UpdateEnabled: false, MaxSize: 100_000_000}
-	if cfg != want {
+	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("Load = %+v\nwant %+v", cfg, want)
 	}
 }
@@ -74,7 +75,7 @@ func TestLoadEmptyFileIsDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg != Default() {
+	if !reflect.DeepEqual(cfg, Default()) {
 		t.Errorf("Load(empty) = %+v, want defaults", cfg)
 	}
 }
@@ -145,7 +146,7 @@ func parseFlags(t *testing.T, args ...string) (Config, error) {
 	t.Helper()
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	f := BindFlags(fs)
+	f := BindUpFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
@@ -159,14 +160,13 @@ func TestFlagsOverrideDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Config{
-		DataDir:     "/tmp/k",
-		Server:      ServerConfig{Listen: "127.0.0.1:0", MetricsListen: "", ShutdownGrace: time.Second},
-		Log:         LogConfig{Level: "debug", Format: "json"},
-		CAS:         CASConfig{MaxSize: 3 * GiB, MaxBatchTotalSize: 2 * MiB},
-		ActionCache: ActionCacheConfig{UpdateEnabled: false, MaxSize: 64 * MiB},
-	}
-	if cfg != want {
+	want := Default()
+	want.DataDir = "/tmp/k"
+	want.Server = ServerConfig{Listen: "127.0.0.1:0", MetricsListen: "", ShutdownGrace: time.Second}
+	want.Log = LogConfig{Level: "debug", Format: "json"}
+	want.CAS = CASConfig{MaxSize: 3 * GiB, MaxBatchTotalSize: 2 * MiB}
+	want.ActionCache = ActionCacheConfig{UpdateEnabled: false, MaxSize: 64 * MiB}
+	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("config = %+v\nwant %+v", cfg, want)
 	}
 }
@@ -176,7 +176,7 @@ func TestNoFlagsMeansDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg != Default() {
+	if !reflect.DeepEqual(cfg, Default()) {
 		t.Errorf("config = %+v, want defaults", cfg)
 	}
 }

@@ -16,7 +16,7 @@ import (
 // Load reads the YAML file at path on top of Default and validates the
 // result. Keys the file leaves out keep their defaults.
 func Load(path string) (Config, error) {
-	cfg, err := loadUnvalidated(path)
+	cfg, err := loadOnto(path, Default())
 	if err != nil {
 		return Config{}, err
 	}
@@ -26,14 +26,15 @@ func Load(path string) (Config, error) {
 	return cfg, nil
 }
 
-// loadUnvalidated is Load without Validate, for callers that still apply
-// overrides (flags may fix what the file got wrong).
-func loadUnvalidated(path string) (Config, error) {
+// loadOnto reads the YAML file at path on top of base, without Validate,
+// for callers that still apply overrides (flags may fix what the file got
+// wrong).
+func loadOnto(path string, base Config) (Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return Config{}, fmt.Errorf("reading config: %w", err)
 	}
-	cfg := Default()
+	cfg := base
 	if err := Decode(data, &cfg); err != nil {
 		return Config{}, fmt.Errorf("config file %s: %w", path, err)
 	}
