@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -65,14 +66,21 @@ func (r *ProcessRunner) Run(ctx context.Context, cmd *Command) (*Result, error) 
 		Path: path,
 		Args: cmd.Args,
 		// Non-nil even when empty: a nil Env would inherit the worker's.
-		Env:         append(make([]string, 0, len(cmd.Env)), cmd.Env...),
-		Dir:         cmd.WorkingDir,
-		Stdout:      stdout.w,
-		Stderr:      stderr.w,
-		SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
+		Env:    append(make([]string, 0, len(cmd.Env)), cmd.Env...),
+		Dir:    cmd.WorkingDir,
+		Stdout: stdout.w,
+		Stderr: stderr.w,
+		// Pdeathsig: if the worker dies (even by SIGKILL), the kernel kills
+		// the action's top process, so a lost worker does not leave its
+		// action running against a directory nobody will clean up. The
+		// signal is tied to the thread that forks, hence the locked thread.
+		// Descendants in other processes need the sandbox's PID namespace.
+		SysProcAttr: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL},
 	}
 	start := time.Now()
+	runtime.LockOSThread()
 	err = c.Start()
+	runtime.UnlockOSThread()
 	// The child holds its own copies of the write ends; ours must go so
 	// that the copiers see EOF once the child's are gone.
 	stdout.closeWrite()

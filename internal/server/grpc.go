@@ -99,11 +99,13 @@ func NewGRPC(opts GRPCOptions) (*GRPC, error) {
 		grpc.ChainUnaryInterceptor(
 			metrics.UnaryServerInterceptor(),
 			unaryLogging(opts.Logger),
+			unaryRetryInfo,
 			unaryRecovery(opts.Logger),
 		),
 		grpc.ChainStreamInterceptor(
 			metrics.StreamServerInterceptor(),
 			streamLogging(opts.Logger),
+			streamRetryInfo,
 			streamRecovery(opts.Logger),
 		),
 	)
