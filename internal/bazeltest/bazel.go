@@ -93,6 +93,12 @@ func (b *Bazel) BinPath(rel string) string {
 	return filepath.Join(b.workspace, "bazel-bin", filepath.FromSlash(rel))
 }
 
+// TestLogPath is the path of the log of the test target at package path
+// rel (e.g. "tests/fail_test") under bazel-testlogs.
+func (b *Bazel) TestLogPath(rel string) string {
+	return filepath.Join(b.workspace, "bazel-testlogs", filepath.FromSlash(rel), "test.log")
+}
+
 // startupFlags keep each test's Bazel server private and short-lived. The
 // system rc (/etc/bazel/bazelrc) stays: Debian's Bazel needs its install
 // base settings. The user's and the workspace's rc files could change what

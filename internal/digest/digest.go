@@ -119,17 +119,32 @@ func New(fn Function, hash string, size int64) (Digest, error) {
 	if len(hash) != n {
 		return Digest{}, fmt.Errorf("%w: %s hash %q must have %d hex characters, has %d", ErrInvalid, FunctionName(fn), hash, n, len(hash))
 	}
+	// One table lookup per character and one test at the end: with random
+	// hashes, a compare-and-branch per character mispredicted so often that
+	// this check was a fifth of the server's CPU under FindMissingBlobs.
+	var bad byte
 	for i := 0; i < len(hash); i++ {
-		c := hash[i]
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return Digest{}, fmt.Errorf("%w: hash %q is not lowercase hex", ErrInvalid, hash)
-		}
+		bad |= notLowerHex[hash[i]]
+	}
+	if bad != 0 {
+		return Digest{}, fmt.Errorf("%w: hash %q is not lowercase hex", ErrInvalid, hash)
 	}
 	if size < 0 {
 		return Digest{}, fmt.Errorf("%w: size %d of %s is negative", ErrInvalid, size, hash)
 	}
 	return Digest{Function: fn, Hash: hash, Size: size}, nil
 }
+
+// notLowerHex is 1 for every byte that is not a lowercase hex digit. It is
+// read-only after package initialisation.
+var notLowerHex = func() (t [256]byte) {
+	for c := range t {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			t[c] = 1
+		}
+	}
+	return t
+}()
 
 // FromProto validates a proto digest hashed with fn. A nil digest is invalid.
 func FromProto(fn Function, d *repb.Digest) (Digest, error) {

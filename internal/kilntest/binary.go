@@ -1,8 +1,10 @@
-// Package kilntest runs the real kiln binary as a separate process for
+// Package kilntest runs the real kiln binary as separate processes for
 // end-to-end tests: it builds the binary once per test binary, starts
-// `kiln up` on 127.0.0.1 with a free port and a temporary data directory,
-// reads the address it prints, and stops or kills it. It owns nothing of
-// Kiln's behaviour; tests talk to the process over gRPC like any client.
+// `kiln up`, `kiln serve --roles=...` and `kiln worker` on 127.0.0.1 with
+// free ports and temporary data directories, reads the addresses they print,
+// and stops or kills them. It also speaks REAPI as a client would (uploads,
+// Execute) and reads /metrics and what a worker leaves in /proc. It owns
+// nothing of Kiln's behaviour; tests talk to the processes like any client.
 package kilntest
 
 import (

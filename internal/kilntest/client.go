@@ -25,6 +25,7 @@ type Client struct {
 	CAS         repb.ContentAddressableStorageClient
 	ActionCache repb.ActionCacheClient
 	ByteStream  bspb.ByteStreamClient
+	Execution   repb.ExecutionClient
 }
 
 // NewClient wraps conn.
@@ -33,6 +34,7 @@ func NewClient(conn grpc.ClientConnInterface) *Client {
 		CAS:         repb.NewContentAddressableStorageClient(conn),
 		ActionCache: repb.NewActionCacheClient(conn),
 		ByteStream:  bspb.NewByteStreamClient(conn),
+		Execution:   repb.NewExecutionClient(conn),
 	}
 }
 

@@ -20,6 +20,8 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
+
+	"github.com/kilnbuild/kiln/internal/grpcmem"
 )
 
 // GRPCOptions configures NewGRPC.
@@ -92,7 +94,10 @@ func NewGRPC(opts GRPCOptions) (*GRPC, error) {
 	// Order matters: metrics outermost so that a recovered panic is
 	// counted as the INTERNAL it became; recovery innermost so that it
 	// sits right around the handler.
-	srv := grpc.NewServer(
+	// Buffers that gRPC borrows for messages come from a pool that skips
+	// zeroing them: gRPC overwrites every byte it hands out, and zeroing
+	// cost up to a tenth of the CPU of serving large blobs.
+	srv := grpc.NewServer(append(grpcmem.ServerOptions(),
 		grpc.MaxRecvMsgSize(maxRecv),
 		grpc.KeepaliveEnforcementPolicy(keepalivePolicy),
 		grpc.KeepaliveParams(keepaliveParams),
@@ -108,7 +113,7 @@ func NewGRPC(opts GRPCOptions) (*GRPC, error) {
 			streamRetryInfo,
 			streamRecovery(opts.Logger),
 		),
-	)
+	)...)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(srv, hs)
 	return &GRPC{server: srv, health: hs, metrics: metrics, logger: opts.Logger, grace: opts.ShutdownGrace}, nil
