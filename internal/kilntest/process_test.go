@@ -190,12 +190,18 @@ func TestProcessesIn(t *testing.T) {
 	defer func() { syscall.Kill(-leader, syscall.SIGKILL); cmd.Wait() }()
 
 	var procs []ProcInfo
+	// The forked child shows sh's command line until it has exec'd sleep.
 	eventually(t, "sh has started sleep", func() bool {
 		var err error
 		if procs, err = ProcessesIn(dir); err != nil {
 			t.Fatal(err)
 		}
-		return len(procs) >= 2
+		for _, p := range procs {
+			if p.Pid != leader && p.Cmdline == "sleep 60" {
+				return true
+			}
+		}
+		return false
 	})
 	if len(procs) != 2 {
 		t.Fatalf("ProcessesIn(%s) = %v, want sh and sleep", dir, procs)
