@@ -81,12 +81,12 @@ func (e *execution) run(ctx context.Context) *repb.ExecuteResponse {
 	}
 
 	stdoutPath, stderrPath := filepath.Join(e.dir, "stdout"), filepath.Join(e.dir, "stderr")
-	res, runErr := e.runCommand(ctx, command, rootDir, workRel, stdoutPath, stderrPath)
+	res, runErr := e.runCommand(ctx, action, command, rootDir, workRel, stdoutPath, stderrPath)
 	if ctx.Err() != nil {
 		return nil
 	}
 	if runErr != nil && res == nil {
-		if errors.Is(runErr, ErrCommandNotFound) || errors.Is(runErr, ErrNotExecutable) {
+		if errors.Is(runErr, ErrCommandNotFound) || errors.Is(runErr, ErrNotExecutable) || errors.Is(runErr, ErrBadPlatform) {
 			runErr = invalidArgument("%v", runErr)
 		}
 		return e.fail(runErr)
@@ -184,7 +184,7 @@ func (e *execution) prepare(ctx context.Context, rootDir string) (*repb.Action, 
 
 // runCommand runs the command with its output in two log files, published
 // live as it comes.
-func (e *execution) runCommand(ctx context.Context, command *repb.Command, rootDir, workRel, stdoutPath, stderrPath string) (*Result, error) {
+func (e *execution) runCommand(ctx context.Context, action *repb.Action, command *repb.Command, rootDir, workRel, stdoutPath, stderrPath string) (*Result, error) {
 	stdout, err := os.OpenFile(stdoutPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return nil, err
@@ -210,6 +210,7 @@ func (e *execution) runCommand(ctx context.Context, command *repb.Command, rootD
 		Stdout:     &logWriter{f: stdout, stream: workerpb.OutputChunk_STDOUT, live: live},
 		Stderr:     &logWriter{f: stderr, stream: workerpb.OutputChunk_STDERR, live: live},
 		Timeout:    e.lease.GetTimeout().AsDuration(),
+		Platform:   actionPlatform(action, command),
 	})
 	e.tl.execDone = time.Now()
 	live.close()

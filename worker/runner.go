@@ -35,6 +35,10 @@ type Command struct {
 	Stdout, Stderr io.Writer
 	// Timeout bounds the run; zero means none.
 	Timeout time.Duration
+	// Platform is the action's platform (Action.platform, else
+	// Command.platform), by property name. Runners read what concerns them
+	// (isolation, limits, network) and ignore the rest.
+	Platform Platform
 }
 
 // Result is what a run yields.
@@ -54,6 +58,11 @@ type ResourceUsage struct {
 	UserCPU, SystemCPU time.Duration
 	MaxRSSBytes        int64
 }
+
+// ErrBadPlatform is wrapped by Run's error when the action's platform asks
+// for something this runner cannot or will not give (an unknown isolation,
+// network where it is forbidden, an invalid limit). The message says which.
+var ErrBadPlatform = errors.New("platform not supported by this worker")
 
 // ErrCommandNotFound is wrapped by Run's error when arguments[0] names no
 // executable file.

@@ -42,13 +42,13 @@ func TestConfigPlatformAddsToTheDetectedOne(t *testing.T) {
 	}
 	got := describePlatform(workerPlatform(config.Platform{
 		{Name: "pool", Value: "b"}, {Name: "OSFamily", Value: "custom"}, {Name: "pool", Value: "a"}, {Name: "pool", Value: "a"},
-	}))
+	}, []string{"sandbox", "process"}))
 	// Sorted by name then value, the detected OSFamily replaced, the
 	// duplicate dropped.
-	if want := "ISA=" + isa + ", OSFamily=custom, pool=a, pool=b"; got != want {
+	if want := "ISA=" + isa + ", OSFamily=custom, isolation=process, isolation=sandbox, pool=a, pool=b"; got != want {
 		t.Errorf("platform = %s, want %s", got, want)
 	}
-	if got := workerPlatform(nil); len(got) != len(detected) {
+	if got := workerPlatform(nil, nil); len(got) != len(detected) {
 		t.Errorf("without extras the platform is %v, want the detected %v", got, detected)
 	}
 }

@@ -37,7 +37,7 @@ type workerAgent struct {
 // directories there at start, which would pull the floor from under
 // another agent running on it.
 func newWorkerAgent(cfg config.Config, stores agentStores, logger *slog.Logger, reg prometheus.Registerer) (*workerAgent, error) {
-	runner, err := newRunner(cfg.Worker.Runner)
+	runner, err := newRunners(cfg.Worker)
 	if err != nil {
 		return nil, err
 	}
@@ -49,7 +49,7 @@ func newWorkerAgent(cfg config.Config, stores agentStores, logger *slog.Logger, 
 	if err != nil {
 		return nil, fmt.Errorf("worker.data_dir: %w", err)
 	}
-	platform := workerPlatform(cfg.Worker.Platform)
+	platform := workerPlatform(cfg.Worker.Platform, runner.Names())
 	agent, err := worker.New(worker.Options{
 		Gateway:               stores.gateway,
 		CAS:                   stores.blobs,
@@ -72,19 +72,24 @@ func newWorkerAgent(cfg config.Config, stores agentStores, logger *slog.Logger, 
 // Close releases the data directory; call it after Run returned.
 func (a *workerAgent) Close() error { return a.unlock() }
 
-func newRunner(name string) (worker.Runner, error) {
-	switch name {
-	case config.RunnerProcess:
-		return worker.NewProcessRunner(), nil
-	default:
-		return nil, fmt.Errorf("worker.runner: unknown runner %q", name)
+// newRunners builds the runners a worker offers, one per isolation; actions
+// choose among them with the `isolation` platform property, and those that
+// don't get worker.runner.
+func newRunners(cfg config.WorkerConfig) (*worker.Isolations, error) {
+	runners := map[string]worker.Runner{
+		config.RunnerProcess: worker.NewProcessRunner(),
 	}
+	if _, ok := runners[cfg.Runner]; !ok {
+		return nil, fmt.Errorf("worker.runner: unknown runner %q", cfg.Runner)
+	}
+	return worker.NewIsolations(runners, cfg.Runner)
 }
 
 // workerPlatform is what a worker offers: the host's detected properties
-// (OSFamily, ISA), where extra does not name them, plus extra; sorted by
-// name, then value, without duplicates.
-func workerPlatform(extra config.Platform) []*workerpb.Property {
+// (OSFamily, ISA), where extra does not name them, plus extra, plus one
+// `isolation` property per isolation it offers; sorted by name, then value,
+// without duplicates.
+func workerPlatform(extra config.Platform, isolations []string) []*workerpb.Property {
 	named := make(map[string]bool, len(extra))
 	for _, p := range extra {
 		named[p.Name] = true
@@ -97,6 +102,9 @@ func workerPlatform(extra config.Platform) []*workerpb.Property {
 	}
 	for _, p := range extra {
 		props = append(props, &workerpb.Property{Name: p.Name, Value: p.Value})
+	}
+	for _, iso := range isolations {
+		props = append(props, &workerpb.Property{Name: worker.IsolationProperty, Value: iso})
 	}
 	compare := func(a, b *workerpb.Property) int {
 		return cmp.Or(strings.Compare(a.GetName(), b.GetName()), strings.Compare(a.GetValue(), b.GetValue()))
