@@ -177,6 +177,8 @@ func TestBadFlagsAreRejected(t *testing.T) {
 		{"--target=http://x"},
 		{"--digest-function=md4"},
 		{"--duration=0"},
+		{"--platform=novalue"},
+		{"--exec-concurrency=0"},
 		{"extra"},
 	} {
 		if err := run(context.Background(), args, io.Discard, io.Discard); err == nil {

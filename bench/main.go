@@ -1,6 +1,6 @@
 // Command bench is Kiln's load generator: it drives any REAPI endpoint,
-// Kiln's or another's, with ByteStream, CAS and action cache load and prints
-// throughput and latency. The scenarios live in bench/loadgen; this file only
+// Kiln's or another's, with ByteStream, CAS, action cache and execution load
+// and prints throughput and latency. The scenarios live in bench/loadgen; this file only
 // parses flags and prints.
 //
 //	go run ./bench --target=grpc://127.0.0.1:8980 --scenarios=bytestream-write,findmissing --duration=10s
@@ -15,7 +15,10 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
+
+	repb "github.com/bazelbuild/remote-apis/build/bazel/remote/execution/v2"
 
 	"github.com/kilnbuild/kiln/bench/loadgen"
 	"github.com/kilnbuild/kiln/internal/digest"
@@ -38,6 +41,7 @@ type flags struct {
 	chunkSize, batchBlobSize                           string
 	json, skipCapabilities                             bool
 	headers                                            headerFlag
+	platform                                           platformFlag
 	cfg                                                loadgen.Config
 }
 
@@ -59,6 +63,10 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.StringVar(&f.batchBlobSize, "batch-blob-size", "1KiB", "size of each blob in BatchUpdateBlobs")
 	fs.IntVar(&f.cfg.ACEntries, "ac-entries", f.cfg.ACEntries, "action cache entries written, then read")
 	fs.IntVar(&f.cfg.ACOutputFiles, "ac-output-files", f.cfg.ACOutputFiles, "output files per action result")
+	fs.IntVar(&f.cfg.ExecLatencyActions, "exec-latency-actions", f.cfg.ExecLatencyActions, "actions exec-latency runs, one at a time")
+	fs.IntVar(&f.cfg.ExecThroughputActions, "exec-throughput-actions", f.cfg.ExecThroughputActions, "actions exec-throughput runs")
+	fs.IntVar(&f.cfg.ExecConcurrency, "exec-concurrency", f.cfg.ExecConcurrency, "Execute calls exec-throughput keeps in flight")
+	fs.Var(&f.platform, "platform", "name=value platform property of the exec scenarios' actions; repeatable")
 	fs.BoolVar(&f.cfg.VerifyReads, "verify", false, "hash every blob read (costs client CPU)")
 	fs.BoolVar(&f.json, "json", false, "print JSON instead of a table")
 	fs.BoolVar(&f.skipCapabilities, "skip-capabilities", false, "do not call GetCapabilities first")
@@ -88,6 +96,10 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	if f.cfg.Load.Count <= 0 && f.cfg.Load.Duration <= 0 {
 		return nil, errors.New("give a positive --duration or --count")
 	}
+	if f.cfg.ExecLatencyActions < 1 || f.cfg.ExecThroughputActions < 1 || f.cfg.ExecConcurrency < 1 {
+		return nil, errors.New("--exec-latency-actions, --exec-throughput-actions and --exec-concurrency must be at least 1")
+	}
+	f.cfg.ExecPlatform = f.platform
 	return f, nil
 }
 
@@ -112,16 +124,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer client.Close()
+	names := strings.Split(f.scenarios, ",")
 	if !f.skipCapabilities {
-		if _, err := client.CheckCapabilities(ctx); err != nil {
+		caps, err := client.CheckCapabilities(ctx)
+		if err != nil {
 			return fmt.Errorf("%w (use --skip-capabilities to go on anyway)", err)
+		}
+		if !caps.GetExecutionCapabilities().GetExecEnabled() && slices.Contains(names, "all") {
+			log.Info("the server does not advertise execution; \"all\" skips " + strings.Join(loadgen.ExecutionScenarioNames(), " and "))
+			names = slices.DeleteFunc(names, func(n string) bool { return n == "all" })
+			names = append(loadgen.CacheScenarioNames(), names...)
 		}
 	}
 	gen, err := loadgen.NewBlobGenerator(fn, f.cfg.MaxBlobSize())
 	if err != nil {
 		return err
 	}
-	scenarios, err := loadgen.Build(strings.Split(f.scenarios, ","), f.cfg, gen)
+	scenarios, err := loadgen.Build(names, f.cfg, gen)
 	if err != nil {
 		return err
 	}
@@ -171,5 +190,25 @@ func (h *headerFlag) Set(v string) error {
 		*h = headerFlag{}
 	}
 	(*h)[name] = value
+	return nil
+}
+
+// platformFlag collects repeated --platform name=value flags.
+type platformFlag []*repb.Platform_Property
+
+func (p *platformFlag) String() string {
+	var out []string
+	for _, prop := range *p {
+		out = append(out, prop.GetName()+"="+prop.GetValue())
+	}
+	return strings.Join(out, ",")
+}
+
+func (p *platformFlag) Set(v string) error {
+	name, value, ok := strings.Cut(v, "=")
+	if !ok || name == "" {
+		return fmt.Errorf("platform property %q: want name=value", v)
+	}
+	*p = append(*p, &repb.Platform_Property{Name: name, Value: value})
 	return nil
 }

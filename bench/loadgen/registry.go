@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	repb "github.com/bazelbuild/remote-apis/build/bazel/remote/execution/v2"
 )
 
 // Config chooses and shapes the scenarios of a run.
@@ -22,6 +24,15 @@ type Config struct {
 	ACOutputFiles int
 	// VerifyReads makes ByteStream reads hash what they get.
 	VerifyReads bool
+	// ExecLatencyActions and ExecThroughputActions are the actions the
+	// execution scenarios run (Load.Count overrides both when positive;
+	// Load.Duration does not apply to them). ExecConcurrency is the number
+	// of Execute calls exec-throughput keeps in flight.
+	ExecLatencyActions    int
+	ExecThroughputActions int
+	ExecConcurrency       int
+	// ExecPlatform goes on every action the execution scenarios run.
+	ExecPlatform []*repb.Platform_Property
 }
 
 // DefaultConfig is what the command runs without flags.
@@ -34,14 +45,26 @@ func DefaultConfig() Config {
 		BatchBlobSize:      1 << 10,
 		ACEntries:          1000,
 		ACOutputFiles:      2,
+
+		ExecLatencyActions:    200,
+		ExecThroughputActions: 2000,
+		ExecConcurrency:       100,
 	}
 }
 
 // builder makes the scenarios of one family from the run's configuration.
 type builder func(Config, *BlobGenerator) []Scenario
 
+// execActions is the number of actions an execution scenario runs.
+func (c Config) execActions(n int) int {
+	if c.Load.Count > 0 {
+		return int(c.Load.Count)
+	}
+	return n
+}
+
 // families maps the names accepted by --scenarios to builders. New kinds of
-// load (execution, scheduling) add an entry here and a file of their own.
+// load add an entry here and a file of their own.
 func families() map[string]builder {
 	return map[string]builder{
 		"bytestream-write": func(c Config, g *BlobGenerator) []Scenario {
@@ -67,13 +90,31 @@ func families() map[string]builder {
 		"getactionresult": func(c Config, g *BlobGenerator) []Scenario {
 			return []Scenario{&GetActionResult{Entries: c.ACEntries, OutputFiles: c.ACOutputFiles, Load: c.Load, Generator: g}}
 		},
+		"exec-latency": func(c Config, _ *BlobGenerator) []Scenario {
+			return []Scenario{&ExecLatency{Actions: c.execActions(c.ExecLatencyActions), Platform: c.ExecPlatform}}
+		},
+		"exec-throughput": func(c Config, _ *BlobGenerator) []Scenario {
+			return []Scenario{&ExecThroughput{Actions: c.execActions(c.ExecThroughputActions), Concurrency: c.ExecConcurrency, Platform: c.ExecPlatform}}
+		},
 	}
 }
 
 // ScenarioNames lists the names accepted by Build, in the order "all" runs
-// them: writes before reads, because reads need uploads to work anyway.
+// them: writes before reads, because reads need uploads to work anyway;
+// execution last.
 func ScenarioNames() []string {
+	return append(CacheScenarioNames(), ExecutionScenarioNames()...)
+}
+
+// CacheScenarioNames lists the scenarios that need only CAS, ByteStream and
+// the action cache: what "all" means for an endpoint without execution.
+func CacheScenarioNames() []string {
 	return []string{"bytestream-write", "bytestream-read", "findmissing", "batchupdate", "getactionresult"}
+}
+
+// ExecutionScenarioNames lists the scenarios that call Execute.
+func ExecutionScenarioNames() []string {
+	return []string{"exec-latency", "exec-throughput"}
 }
 
 // Build returns the scenarios named (or all of them for "all"), in the
