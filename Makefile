@@ -13,7 +13,7 @@ PKGS     ?= ./...
 # a while, and a hung test should fail the run, not outlive CI.
 TEST_TIMEOUT ?= 60m
 
-.PHONY: all build up test deps check fmt-check vet gazelle gazelle-check proto proto-check bench clean
+.PHONY: all build up test deps check microvm-agent microvm-image fmt-check vet gazelle gazelle-check proto proto-check bench clean
 
 all: build
 
@@ -25,6 +25,16 @@ up: build
 
 deps:
 	./scripts/install-deps.sh
+
+# The microvm isolation: the static guest agent, then QEMU and the kernel
+# package, then the guest image in the worker's data directory (ARGS go to
+# `kiln microvm image`, e.g. ARGS='--data-dir=/var/lib/kiln').
+microvm-agent:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w -buildid=' -o bin/kiln-guest-agent ./cmd/kiln-guest-agent
+
+microvm-image: build microvm-agent
+	./scripts/microvm-deps.sh
+	./$(BIN) microvm image $(ARGS)
 
 test: deps check
 	KILN_REQUIRE_BAZEL=1 $(GO) test -timeout $(TEST_TIMEOUT) ./...

@@ -13,6 +13,11 @@ import (
 // State does not hold.
 var ErrNotFound = errors.New("not found")
 
+// ErrUnavailable is wrapped by State errors that mean the store behind the
+// State cannot be reached right now (a lost Redis connection, a failover):
+// clients get UNAVAILABLE and retry.
+var ErrUnavailable = errors.New("scheduler state is unavailable")
+
 // ErrCompleted is returned by Update when the function tried to move a
 // completed operation to another stage: a finished operation stays finished.
 var ErrCompleted = errors.New("operation already completed")

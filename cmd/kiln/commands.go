@@ -23,6 +23,7 @@ func commands() []command {
 		{"up", "run a complete cluster in this process (CAS, action cache, scheduler, workers)", runUp},
 		{"serve", "serve some roles (cas, actioncache, scheduler) for a cluster of several processes", runServe},
 		{"worker", "run actions for a scheduler, dialling out only", runWorker},
+		{"microvm", "build the guest image of the microvm isolation (kiln microvm image)", runMicroVM},
 		{"version", "print the version of this binary", runVersion},
 		{"help", "describe the commands, or one command's flags", runHelp},
 	}

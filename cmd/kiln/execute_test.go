@@ -238,7 +238,9 @@ func TestUpExecutesActionsOnItsLocalWorkers(t *testing.T) {
 }
 
 func TestUpStreamsTheLogOfARunningAction(t *testing.T) {
-	u := startUp(t, "--listen=127.0.0.1:0", "--metrics-listen=", "--data-dir="+t.TempDir(), "--workers=1")
+	// The process runner: the action waits for a file the test makes
+	// outside its input root, which a sandbox hides.
+	u := startUp(t, "--listen=127.0.0.1:0", "--metrics-listen=", "--data-dir="+t.TempDir(), "--workers=1", "--runner=process")
 	conn := dial(t, u.grpcAddr)
 	ctx := context.Background()
 
@@ -332,8 +334,10 @@ func TestServeRolesAndAWorkerExecuteTogether(t *testing.T) {
 	_, cacheAddr := startServe(t, "--roles=cas,actioncache", "--data-dir="+t.TempDir())
 	_, schedAddr := startServe(t, "--roles=scheduler", "--cas=grpc://"+cacheAddr, "--data-dir="+t.TempDir())
 	workerDir := t.TempDir()
+	// The process runner: the last action writes its host pid outside its
+	// input root, which a sandbox hides (hostile_test.go has the sandbox).
 	w := startKiln(t, func(line string) bool { return strings.HasPrefix(line, "Data: ") },
-		"worker", "--scheduler=grpc://"+schedAddr, "--cas=grpc://"+cacheAddr, "--data-dir="+workerDir, "--concurrency=2")
+		"worker", "--scheduler=grpc://"+schedAddr, "--cas=grpc://"+cacheAddr, "--data-dir="+workerDir, "--concurrency=2", "--runner=process")
 	if !strings.HasPrefix(w.banner[0], "Kiln worker ") {
 		t.Errorf("the worker does not print its id first:\n%s", strings.Join(w.banner, "\n"))
 	}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"slices"
@@ -29,6 +30,7 @@ type agentStores struct {
 type workerAgent struct {
 	*worker.Agent
 	platform []*workerpb.Property
+	runners  *runnerSet
 	unlock   func() error
 }
 
@@ -37,19 +39,20 @@ type workerAgent struct {
 // directories there at start, which would pull the floor from under
 // another agent running on it.
 func newWorkerAgent(cfg config.Config, stores agentStores, logger *slog.Logger, reg prometheus.Registerer) (*workerAgent, error) {
-	runner, err := newRunners(cfg.Worker)
+	runner, err := newRunners(cfg.Worker, newMicroVMRunner(cfg.WorkerDir(), logger), logger)
 	if err != nil {
 		return nil, err
 	}
 	dir := cfg.WorkerDir()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("worker.data_dir: %w", err)
+		return nil, errors.Join(fmt.Errorf("worker.data_dir: %w", err), runner.Close())
 	}
 	unlock, err := lockWorkerDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("worker.data_dir: %w", err)
+		return nil, errors.Join(fmt.Errorf("worker.data_dir: %w", err), runner.Close())
 	}
-	platform := workerPlatform(cfg.Worker.Platform, runner.Names())
+	extra := append(slices.Clone(cfg.Worker.Platform), sandboxPlatform(cfg.Worker, runner.byName)...)
+	platform := workerPlatform(extra, runner.Names())
 	agent, err := worker.New(worker.Options{
 		Gateway:               stores.gateway,
 		CAS:                   stores.blobs,
@@ -64,25 +67,69 @@ func newWorkerAgent(cfg config.Config, stores agentStores, logger *slog.Logger, 
 		Registerer:            reg,
 	})
 	if err != nil {
-		return nil, errors.Join(err, unlock())
+		return nil, errors.Join(err, runner.Close(), unlock())
 	}
-	return &workerAgent{Agent: agent, platform: platform, unlock: unlock}, nil
+	return &workerAgent{Agent: agent, platform: platform, runners: runner, unlock: unlock}, nil
 }
 
-// Close releases the data directory; call it after Run returned.
-func (a *workerAgent) Close() error { return a.unlock() }
+// Close ends the runners' idle resources (sandboxes kept ready) and
+// releases the data directory; call it after Run returned.
+func (a *workerAgent) Close() error { return errors.Join(a.runners.Close(), a.unlock()) }
+
+// runnerSet is the runners a worker offers, by isolation.
+type runnerSet struct {
+	*worker.Isolations
+	byName map[string]worker.Runner
+}
+
+// Close releases what the runners hold between actions.
+func (s *runnerSet) Close() error {
+	var errs []error
+	for _, r := range s.byName {
+		if c, ok := r.(io.Closer); ok {
+			errs = append(errs, c.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
 
 // newRunners builds the runners a worker offers, one per isolation; actions
 // choose among them with the `isolation` platform property, and those that
 // don't get worker.runner.
-func newRunners(cfg config.WorkerConfig) (*worker.Isolations, error) {
-	runners := map[string]worker.Runner{
-		config.RunnerProcess: worker.NewProcessRunner(),
+//
+// The sandbox is offered whenever this host can build one, and must be
+// able to when it is the runner. The process runner isolates nothing, and
+// any client could ask for it: it is offered only when it is the runner or
+// worker.allow_process says so.
+func newRunners(cfg config.WorkerConfig, microVM worker.Runner, logger *slog.Logger) (*runnerSet, error) {
+	runners := map[string]worker.Runner{}
+	if cfg.Runner == config.RunnerProcess || cfg.AllowProcess {
+		runners[config.RunnerProcess] = worker.NewProcessRunner()
 	}
+	ready := 0 // sandboxes kept ready only for the default isolation
+	if cfg.Runner == config.RunnerSandbox {
+		ready = cfg.Sandbox.Ready
+	}
+	if sb, err := newSandboxRunner(cfg, ready, logger); err == nil {
+		runners[config.RunnerSandbox] = sb
+	} else if cfg.Runner == config.RunnerSandbox {
+		return nil, fmt.Errorf("worker.runner: %w", err)
+	} else {
+		logger.Info("isolation=sandbox not offered", "err", err)
+	}
+	if microVM != nil {
+		runners[microVMIsolation] = microVM
+	}
+	set := &runnerSet{byName: runners}
 	if _, ok := runners[cfg.Runner]; !ok {
-		return nil, fmt.Errorf("worker.runner: unknown runner %q", cfg.Runner)
+		return nil, errors.Join(fmt.Errorf("worker.runner: unknown runner %q", cfg.Runner), set.Close())
 	}
-	return worker.NewIsolations(runners, cfg.Runner)
+	isolations, err := worker.NewIsolations(runners, cfg.Runner)
+	if err != nil {
+		return nil, errors.Join(err, set.Close())
+	}
+	set.Isolations = isolations
+	return set, nil
 }
 
 // workerPlatform is what a worker offers: the host's detected properties

@@ -29,6 +29,7 @@ type Config struct {
 	Log         LogConfig         `yaml:"log"`
 	CAS         CASConfig         `yaml:"cas"`
 	ActionCache ActionCacheConfig `yaml:"action_cache"`
+	Redis       RedisConfig       `yaml:"redis"`
 	Scheduler   SchedulerConfig   `yaml:"scheduler"`
 	Worker      WorkerConfig      `yaml:"worker"`
 }
@@ -55,9 +56,23 @@ type LogConfig struct {
 
 // CASConfig is about the content-addressable storage.
 type CASConfig struct {
+	// Backend is where a CAS node keeps blobs: disk (under data_dir) or
+	// gcs (a bucket, see GCS), optionally behind a local disk Tier.
+	Backend string `yaml:"backend"`
 	// MaxSize bounds the disk CAS; the least recently used blobs are
 	// evicted to stay under it.
 	MaxSize ByteSize `yaml:"max_size"`
+	// GCS is the bucket of the gcs backend.
+	GCS GCSConfig `yaml:"gcs"`
+	// Tier puts a local disk in front of the gcs backend.
+	Tier TierConfig `yaml:"tier"`
+	// Shards lists the grpc://HOST:PORT of every CAS node of a sharded
+	// CAS, the same list on every node; each digest is owned by one of
+	// them and any node forwards what it does not own. Empty means one
+	// node with all blobs.
+	Shards []string `yaml:"shards"`
+	// Self is this node's own entry of Shards.
+	Self string `yaml:"self"`
 	// MaxBatchTotalSize is the largest BatchUpdateBlobs/BatchReadBlobs
 	// request the server accepts; it is advertised to clients, and the
 	// gRPC message limit is sized from it.
@@ -69,6 +84,13 @@ type CASConfig struct {
 
 // ActionCacheConfig is about the action cache.
 type ActionCacheConfig struct {
+	// Backend is where the action cache keeps entries: disk (under
+	// data_dir) or redis (the server of the redis section, shared by all
+	// replicas).
+	Backend string `yaml:"backend"`
+	// TTL is how long a Redis entry lives after it was last written or
+	// read; 0 keeps it until Redis evicts it.
+	TTL time.Duration `yaml:"ttl"`
 	// UpdateEnabled lets clients write results with UpdateActionResult.
 	// Bazel's --remote_cache needs it to upload what it built locally.
 	UpdateEnabled bool `yaml:"update_enabled"`
@@ -104,18 +126,24 @@ func Default() Config {
 		},
 		Log: LogConfig{Level: "info", Format: "text"},
 		CAS: CASConfig{
+			Backend:           BackendDisk,
 			MaxSize:           DefaultCASMaxSize,
 			MaxBatchTotalSize: DefaultMaxBatchTotalSize,
+			Tier:              TierConfig{Backend: TierNone, MaxSize: DefaultCASMaxSize},
 		},
 		ActionCache: ActionCacheConfig{
+			Backend:       BackendDisk,
+			TTL:           DefaultActionCacheTTL,
 			UpdateEnabled: true,
 			MaxSize:       DefaultActionCacheMaxSize,
 		},
+		Redis:     RedisConfig{Prefix: DefaultRedisPrefix},
 		Scheduler: defaultScheduler(),
 		Worker: WorkerConfig{
 			Concurrency:      runtime.NumCPU(),
 			FileCacheMaxSize: DefaultFileCacheMaxSize,
-			Runner:           RunnerProcess,
+			Runner:           RunnerSandbox,
+			Sandbox:          defaultSandbox(),
 		},
 	}
 }

@@ -63,8 +63,8 @@ action_cache:
 	want := Default()
 	want.DataDir = "/srv/kiln"
 	want.Server = ServerConfig{Listen: "0.0.0.0:9000", MetricsListen: "", ShutdownGrace: 3 * time.Second}
-	want.CAS = CASConfig{MaxSize: 2 * GiB, MaxBatchTotalSize: MiB}
-	want.ActionCache = ActionCacheConfig{UpdateEnabled: false, MaxSize: 100_000_000}
+	want.CAS.MaxSize, want.CAS.MaxBatchTotalSize = 2*GiB, MiB
+	want.ActionCache.UpdateEnabled, want.ActionCache.MaxSize = false, 100_000_000
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("Load = %+v\nwant %+v", cfg, want)
 	}
@@ -164,8 +164,8 @@ func TestFlagsOverrideDefaults(t *testing.T) {
 	want.DataDir = "/tmp/k"
 	want.Server = ServerConfig{Listen: "127.0.0.1:0", MetricsListen: "", ShutdownGrace: time.Second}
 	want.Log = LogConfig{Level: "debug", Format: "json"}
-	want.CAS = CASConfig{MaxSize: 3 * GiB, MaxBatchTotalSize: 2 * MiB}
-	want.ActionCache = ActionCacheConfig{UpdateEnabled: false, MaxSize: 64 * MiB}
+	want.CAS.MaxSize, want.CAS.MaxBatchTotalSize = 3*GiB, 2*MiB
+	want.ActionCache.UpdateEnabled, want.ActionCache.MaxSize = false, 64*MiB
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("config = %+v\nwant %+v", cfg, want)
 	}

@@ -43,6 +43,9 @@ func BindServeFlags(fs *flag.FlagSet) *Flags {
 	f.bindCAS(fs, d.CAS)
 	f.str(fs, "cas", "`grpc://HOST:PORT` of the CAS, for roles that use it without serving it (cas.remote)", d.CAS.Remote,
 		func(c *Config, v string) { c.CAS.Remote = v })
+	// One config file serves all nodes of a sharded CAS; each says who it is.
+	f.str(fs, "cas-self", "this node's `grpc://HOST:PORT` among cas.shards (cas.self)", d.CAS.Self,
+		func(c *Config, v string) { c.CAS.Self = v })
 	f.bindActionCache(fs, d.ActionCache)
 	f.str(fs, "action-cache", "`grpc://HOST:PORT` of the action cache, for a scheduler that does not serve it; empty means -cas (action_cache.remote)", d.ActionCache.Remote,
 		func(c *Config, v string) { c.ActionCache.Remote = v })
@@ -141,7 +144,7 @@ func (f *Flags) bindScheduler(fs *flag.FlagSet, d SchedulerConfig) {
 func (f *Flags) bindWorkerRunning(fs *flag.FlagSet, d WorkerConfig) {
 	f.size(fs, "file-cache-max-size", "`size` limit of the worker's input file cache (worker.file_cache_max_size)", d.FileCacheMaxSize,
 		func(c *Config, v ByteSize) { c.Worker.FileCacheMaxSize = v })
-	f.str(fs, "runner", "how commands run: process (worker.runner)", d.Runner,
+	f.str(fs, "runner", "isolation of actions that ask for none: sandbox (Linux namespaces) or process (none) (worker.runner)", d.Runner,
 		func(c *Config, v string) { c.Worker.Runner = v })
 	fs.Func("platform", "a platform property `name=value` the worker offers besides OSFamily and ISA; repeat for more (worker.platform)", func(s string) error {
 		p, err := ParsePlatformProperty(s)

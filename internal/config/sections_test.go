@@ -59,6 +59,7 @@ worker:
 		Concurrency: 3, DataDir: "/scratch/w", FileCacheMaxSize: 2 * GiB,
 		Platform:  Platform{{"pool", "gpu"}, {"cores", "8"}},
 		Scheduler: "grpc://sched:8980", CAS: "cas:8980", ActionCache: "grpc://ac:8980", Runner: "process",
+		Sandbox: Default().Worker.Sandbox,
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("Load = %+v\nwant %+v", cfg, want)
@@ -79,8 +80,8 @@ func TestDefaultsOfTheNewSections(t *testing.T) {
 	if want := filepath.Join(cfg.DataDir, "worker"); cfg.WorkerDir() != want {
 		t.Errorf("default worker dir = %q, want %q", cfg.WorkerDir(), want)
 	}
-	if cfg.Worker.Runner != "process" {
-		t.Errorf("default runner = %q", cfg.Worker.Runner)
+	if cfg.Worker.Runner != "sandbox" {
+		t.Errorf("default runner = %q, want sandbox", cfg.Worker.Runner)
 	}
 }
 

@@ -57,6 +57,7 @@ func (c Config) Validate() error {
 		fail("action_cache.max_size", "must be positive, is %d", c.ActionCache.MaxSize)
 	}
 	errs = append(errs, c.validateRoles()...)
+	errs = append(errs, c.validateStorage()...)
 	errs = append(errs, c.validateScheduler()...)
 	errs = append(errs, c.validateWorker()...)
 	for _, a := range []struct{ field, value string }{
@@ -128,9 +129,7 @@ func (c Config) validateWorker() []error {
 	if w.FileCacheMaxSize <= 0 {
 		errs = append(errs, fmt.Errorf("worker.file_cache_max_size: must be positive, is %d", w.FileCacheMaxSize))
 	}
-	if w.Runner != RunnerProcess {
-		errs = append(errs, fmt.Errorf("worker.runner: %q is not one of %s", w.Runner, RunnerProcess))
-	}
+	errs = append(errs, w.validateRunner()...)
 	for i, p := range w.Platform {
 		if p.Name == "" {
 			errs = append(errs, fmt.Errorf("worker.platform: property %d (%s) has an empty name", i, p))

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -32,16 +33,27 @@ type WorkerConfig struct {
 	// ActionCache is where a `kiln worker` records results; empty means
 	// the CAS endpoint.
 	ActionCache string `yaml:"action_cache"`
-	// Runner runs the commands; "process" (a plain child process) is the
-	// only one so far.
+	// Runner is the isolation of actions that ask for none (the platform
+	// property isolation=NAME chooses another one the worker offers):
+	// "sandbox" (Linux namespaces, see Sandbox) or "process" (a plain
+	// child process, no isolation at all).
 	Runner string `yaml:"runner"`
+	// AllowProcess offers isolation=process besides the runner: any
+	// client could then run actions without isolation.
+	AllowProcess bool `yaml:"allow_process"`
+	// Sandbox configures the sandbox runner.
+	Sandbox SandboxConfig `yaml:"sandbox"`
 }
 
-// Worker defaults.
+// Worker defaults and runner names.
 const (
 	DefaultFileCacheMaxSize = 10 * GiB
 	RunnerProcess           = "process"
+	RunnerSandbox           = "sandbox"
 )
+
+// Runners are the values worker.runner takes.
+var Runners = []string{RunnerSandbox, RunnerProcess}
 
 // WorkerDir is the worker's data directory: worker.data_dir, else
 // <data_dir>/worker.
@@ -136,4 +148,13 @@ func (p Platform) String() string {
 		s[i] = prop.String()
 	}
 	return strings.Join(s, ",")
+}
+
+// validateRunner checks the runner and the sandbox section.
+func (w WorkerConfig) validateRunner() []error {
+	var errs []error
+	if !slices.Contains(Runners, w.Runner) {
+		errs = append(errs, fmt.Errorf("worker.runner: %q is not one of %s", w.Runner, strings.Join(Runners, ", ")))
+	}
+	return append(errs, w.Sandbox.validate()...)
 }

@@ -1,0 +1,145 @@
+package nsinit
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"runtime"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// startCommand starts the command with no privileges: in a user namespace
+// of its own as SandboxID (no capabilities after exec, none to regain
+// through set-user-id files with no_new_privs), in a session of its own,
+// with only stdin, stdout and stderr. It returns the kind of a failure.
+//
+// The user namespace also gives the command its own count of processes,
+// so that MaxProcesses bounds this action alone.
+func startCommand(s *Action) (int, string, error) {
+	exe, err := resolveExecutable(s.Args[0], s.Dir, s.Env, s.FallbackPath)
+	if err != nil {
+		return 0, KindNotFound, err
+	}
+	if s.MaxProcesses > 0 {
+		// Process-wide, so ours too; the init is exempt as root, or
+		// counts a few threads in its own user namespace.
+		lim := unix.Rlimit{Cur: uint64(s.MaxProcesses), Max: uint64(s.MaxProcesses)}
+		if err := unix.Setrlimit(unix.RLIMIT_NPROC, &lim); err != nil {
+			return 0, KindSetup, fmt.Errorf("limiting processes: %w", err)
+		}
+	}
+	attr := &syscall.ProcAttr{
+		Dir:   s.Dir,
+		Env:   s.Env,
+		Files: []uintptr{0, 1, 2},
+		Sys: &syscall.SysProcAttr{
+			Setsid:      true,
+			Cloneflags:  syscall.CLONE_NEWUSER,
+			UidMappings: []syscall.SysProcIDMap{{ContainerID: SandboxID, HostID: s.CommandUID, Size: 1}},
+			GidMappings: []syscall.SysProcIDMap{{ContainerID: SandboxID, HostID: s.CommandGID, Size: 1}},
+			// setgroups stays denied where the init's own namespace
+			// denies it (a worker that is not root).
+			GidMappingsEnableSetgroups: s.ClearGroups,
+			Credential: &syscall.Credential{Uid: SandboxID, Gid: SandboxID,
+				Groups: []uint32{}, NoSetGroups: !s.ClearGroups},
+		},
+	}
+	type started struct {
+		pid int
+		err error
+	}
+	ch := make(chan started, 1)
+	go func() {
+		// no_new_privs belongs to a thread and passes to its children:
+		// set it on a thread that then forks the command and ends with
+		// this goroutine (it stays locked), never serving another one.
+		runtime.LockOSThread()
+		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+			ch <- started{0, fmt.Errorf("setting no_new_privs: %w", err)}
+			return
+		}
+		pid, err := syscall.ForkExec(exe, s.Args, attr)
+		ch <- started{pid, err}
+	}()
+	st := <-ch
+	if st.err != nil {
+		return 0, classifyStartError(st.err), fmt.Errorf("starting %s: %w", exe, st.err)
+	}
+	return st.pid, "", nil
+}
+
+// classifyStartError tells a file the kernel refuses to execute (the
+// client's fault) from a sandbox that cannot start processes.
+func classifyStartError(err error) string {
+	for _, errno := range []syscall.Errno{syscall.ENOENT, syscall.EACCES, syscall.ENOEXEC, syscall.ENOTDIR, syscall.ELOOP, syscall.EISDIR, syscall.ETXTBSY} {
+		if errors.Is(err, errno) {
+			return KindNotExecutable
+		}
+	}
+	return KindSetup
+}
+
+// resolveExecutable finds the file arguments[0] names, as the sandbox sees
+// it (checklist item 36): relative to the working directory if it has a
+// slash, else through the action's PATH, or fallbackPath when it sets
+// none.
+func resolveExecutable(arg0, workDir string, env []string, fallbackPath string) (string, error) {
+	if arg0 == "" {
+		return "", errors.New("arguments[0] is empty")
+	}
+	if strings.Contains(arg0, "/") {
+		p := arg0
+		if !path.IsAbs(p) {
+			p = path.Join(workDir, p)
+		}
+		if !isExecutableFile(p) {
+			return "", fmt.Errorf("%q (resolved to %s) is not an executable file in the sandbox", arg0, p)
+		}
+		return p, nil
+	}
+	pathEnv, ok := lookupEnv(env, "PATH")
+	if !ok {
+		pathEnv = fallbackPath
+	}
+	for _, dir := range splitList(pathEnv) {
+		if dir == "" {
+			dir = "."
+		}
+		if !path.IsAbs(dir) {
+			dir = path.Join(workDir, dir)
+		}
+		if p := path.Join(dir, arg0); isExecutableFile(p) {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%q is in no directory of PATH=%q in the sandbox", arg0, pathEnv)
+}
+
+// splitList splits a PATH as filepath.SplitList does on Linux. (This
+// package avoids path/filepath: see the init order note in doc.go.)
+func splitList(p string) []string {
+	if p == "" {
+		return nil
+	}
+	return strings.Split(p, ":")
+}
+
+func isExecutableFile(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0
+}
+
+// lookupEnv returns the last value of name in env, as execve would.
+func lookupEnv(env []string, name string) (string, bool) {
+	val, found := "", false
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == name {
+			val, found = v, true
+		}
+	}
+	return val, found
+}

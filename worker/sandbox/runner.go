@@ -1,0 +1,201 @@
+package sandbox
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/kilnbuild/kiln/worker"
+	"github.com/kilnbuild/kiln/worker/cgroup"
+	"github.com/kilnbuild/kiln/worker/sandbox/nsinit"
+)
+
+// Hostname is the host name actions see.
+const Hostname = "sandbox"
+
+// Runner is a worker.Runner that runs each command in a sandbox of its
+// own (see the package doc).
+type Runner struct {
+	opts Options
+	// rootless: the worker is not root, so the init needs a user
+	// namespace of its own to build the sandbox.
+	rootless bool
+	// cgroups: actions get a cgroup each.
+	cgroups bool
+	// id tells this runner's cgroups from other runners' in one process.
+	id  string
+	seq atomic.Int64
+	// fallbackPath resolves commands of actions that set no PATH, as
+	// the process runner does with the worker's.
+	fallbackPath string
+	// initPath is the binary re-executed as the init.
+	initPath string
+	// drainGrace bounds how long the output copiers may run after the
+	// init exited; nothing of the sandbox can hold the pipes by then.
+	drainGrace time.Duration
+	// pool holds sandboxes prepared ahead; nil keeps none.
+	pool *pool
+}
+
+// probeTimeout bounds New's check that a sandbox can be built.
+const probeTimeout = 30 * time.Second
+
+// New returns a Runner, after checking that this host can build a
+// sandbox: an error says why not (no namespaces, no right to mount).
+func New(opts Options) (*Runner, error) {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	id := make([]byte, 4)
+	_, _ = rand.Read(id)
+	r := &Runner{
+		opts:         opts,
+		rootless:     os.Geteuid() != 0,
+		id:           hex.EncodeToString(id),
+		fallbackPath: os.Getenv("PATH"),
+		initPath:     "/proc/self/exe",
+		drainGrace:   2 * time.Second,
+	}
+	if opts.CgroupParent != "" {
+		if mode, err := cgroup.Available(); err != nil {
+			opts.Logger.Warn("sandbox: cgroups cannot be used; memory and CPU limits are not enforced, the process count is (RLIMIT_NPROC)",
+				"cgroup_mode", mode.String(), "err", err)
+		} else {
+			r.cgroups = true
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
+	defer cancel()
+	if err := r.probe(ctx); err != nil {
+		return nil, fmt.Errorf("sandbox: this host cannot build sandboxes: %w", err)
+	}
+	if opts.Ready > 0 {
+		r.pool = &pool{r: r, size: opts.Ready}
+		r.pool.fill()
+	}
+	return r, nil
+}
+
+// Run implements worker.Runner.
+func (r *Runner) Run(ctx context.Context, cmd *worker.Command) (*worker.Result, error) {
+	if len(cmd.Args) == 0 {
+		return nil, fmt.Errorf("%w: the command has no arguments", worker.ErrCommandNotFound)
+	}
+	req, err := r.requestOf(cmd.Platform)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.checkRootDir(cmd.RootDir, cmd.WorkingDir); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	tmp, err := r.makeTmp(cmd.RootDir)
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	if !r.rootless {
+		if err := giveDirs(cmd.RootDir, r.opts.UID, r.opts.GID); err != nil {
+			return nil, fmt.Errorf("giving the input root to the sandbox user: %w", err)
+		}
+	}
+	act := r.action(cmd.RootDir, tmp, req)
+	act.Args, act.Env, act.Dir = cmd.Args, cmd.Env, cmd.WorkingDir
+	return r.launch(ctx, act, req, cmd.Stdout, cmd.Stderr, cmd.Timeout)
+}
+
+// Close ends the sandboxes kept ready. Runs already going are not
+// affected; later runs prepare their sandbox themselves.
+func (r *Runner) Close() error {
+	if r.pool != nil {
+		r.pool.close()
+	}
+	return nil
+}
+
+// action is the part of an init's Action that does not depend on the
+// command.
+func (r *Runner) action(rootDir, tmpDir string, req request) *nsinit.Action {
+	a := &nsinit.Action{
+		FallbackPath: r.fallbackPath,
+		RootDir:      rootDir,
+		TmpDir:       tmpDir,
+		MaxProcesses: req.limits.Pids,
+	}
+	if !r.rootless {
+		a.CommandUID, a.CommandGID, a.ClearGroups = r.opts.UID, r.opts.GID, true
+	}
+	return a
+}
+
+// checkRootDir refuses an input root that the sandbox cannot mount where
+// it is: a worker data directory under a read-only path or one the
+// sandbox makes.
+func (r *Runner) checkRootDir(rootDir, workDir string) error {
+	if !filepath.IsAbs(rootDir) || filepath.Clean(rootDir) != rootDir {
+		return fmt.Errorf("sandbox: input root %q is not a clean absolute path", rootDir)
+	}
+	for _, p := range append([]string{"/dev", "/proc"}, r.opts.ReadOnlyPaths...) {
+		if under(rootDir, p) || under(p, rootDir) {
+			return fmt.Errorf("sandbox: input root %s overlaps %s, which the sandbox mounts itself; move the worker's data directory", rootDir, p)
+		}
+	}
+	if !under(workDir, rootDir) {
+		return fmt.Errorf("sandbox: working directory %s is outside the input root %s", workDir, rootDir)
+	}
+	return nil
+}
+
+// makeTmp makes the action's /tmp: a directory beside the input root, on
+// the same disk (a tmpfs would hold big temporary files in memory), owned
+// by the action's user and reachable by nobody else.
+func (r *Runner) makeTmp(rootDir string) (string, error) {
+	tmp, err := os.MkdirTemp(filepath.Dir(rootDir), "sandbox-tmp-")
+	if err != nil {
+		return "", fmt.Errorf("sandbox: creating the action's /tmp: %w", err)
+	}
+	if !r.rootless {
+		if err := os.Chown(tmp, r.opts.UID, r.opts.GID); err != nil {
+			return "", errors.Join(fmt.Errorf("sandbox: giving /tmp to the sandbox user: %w", err), os.RemoveAll(tmp))
+		}
+	}
+	return tmp, nil
+}
+
+// probe builds a sandbox in a scratch directory and runs nothing.
+func (r *Runner) probe(ctx context.Context) error {
+	dir, err := os.MkdirTemp("", "kiln-sandbox-probe-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	root := filepath.Join(dir, "root")
+	if err := os.Mkdir(root, 0o755); err != nil {
+		return err
+	}
+	tmp, err := r.makeTmp(root)
+	if err != nil {
+		return err
+	}
+	req := request{}
+	act := r.action(root, tmp, req)
+	act.Probe = true
+	var stderr limitedBuffer
+	res, err := r.launch(ctx, act, req, nil, &stderr, 0)
+	if err != nil {
+		return err
+	}
+	if res.ExitCode != 0 {
+		return fmt.Errorf("the sandbox init exited with status %d: %s", res.ExitCode, stderr.String())
+	}
+	return nil
+}
