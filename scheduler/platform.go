@@ -107,11 +107,28 @@ func newOfferSet(offers []Property) offerSet {
 	return s
 }
 
+// AnyValue, offered as a property's value, means the worker takes that
+// property with any value and judges it itself. Workers offer resource
+// requests this way (memory=*, cpu=*): an action asking for 512MiB must
+// not need a worker that advertises exactly "512MiB". A worker that cannot
+// give what was asked fails the action with a message saying so.
+const AnyValue = "*"
+
+// offers reports whether s offers prop, by value or by AnyValue.
+func (s offerSet) offers(prop Property) bool {
+	if _, ok := s[prop]; ok {
+		return true
+	}
+	_, ok := s[Property{Name: prop.Name, Value: AnyValue}]
+	return ok
+}
+
 // satisfies reports whether a worker offering s can run an action asking
-// for p: every property p names must be offered with that value.
+// for p: every property p names must be offered with that value (or with
+// AnyValue).
 func (s offerSet) satisfies(p Platform) bool {
 	for _, prop := range p {
-		if _, ok := s[prop]; !ok {
+		if !s.offers(prop) {
 			return false
 		}
 	}
@@ -145,7 +162,7 @@ func explainUnmatched(workers []Worker, p Platform) string {
 	}
 	var unknown, unoffered []string
 	for _, prop := range p {
-		if _, ok := offered[prop]; ok {
+		if offered.offers(prop) {
 			continue
 		}
 		if names[prop.Name] {

@@ -28,7 +28,7 @@ func TestPlatformKeyRoundTrip(t *testing.T) {
 }
 
 func TestOfferMatching(t *testing.T) {
-	offers := newOfferSet([]Property{{"os", "linux"}, {"cpu", "a"}, {"cpu", "b"}})
+	offers := newOfferSet([]Property{{"os", "linux"}, {"cpu", "a"}, {"cpu", "b"}, {"memory", AnyValue}})
 	for _, tc := range []struct {
 		p    Platform
 		want bool
@@ -39,6 +39,9 @@ func TestOfferMatching(t *testing.T) {
 		{Platform{{"cpu", "a"}, {"cpu", "b"}}, true},
 		{Platform{{"os", "windows"}}, false},
 		{Platform{{"gpu", "yes"}}, false},
+		// A property offered with AnyValue takes every value.
+		{Platform{{"memory", "512MiB"}, {"os", "linux"}}, true},
+		{Platform{{"memory", "1GiB"}}, true},
 	} {
 		if got := offers.satisfies(tc.p); got != tc.want {
 			t.Errorf("satisfies(%v) = %v, want %v", tc.p, got, tc.want)
