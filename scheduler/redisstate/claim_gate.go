@@ -29,11 +29,12 @@ const DefaultClaimConcurrency = 16
 type claimGate struct {
 	slots chan struct{}
 
-	mu         sync.Mutex
-	epoch      uint64
-	keys       *keysFlight
-	empty      map[string]struct{} // queues a Claim found empty in emptyEpoch
-	emptyEpoch uint64
+	mu          sync.Mutex
+	epoch       uint64
+	keys        *keysFlight
+	keysWaiters int                 // callers parked on keys, for tests
+	empty       map[string]struct{} // queues a Claim found empty in emptyEpoch
+	emptyEpoch  uint64
 }
 
 type keysFlight struct {
@@ -59,7 +60,13 @@ func (g *claimGate) workQueued() {
 func (g *claimGate) queueKeys(ctx context.Context, list func() ([]string, error)) ([]string, error) {
 	g.mu.Lock()
 	if f := g.keys; f != nil && f.epoch == g.epoch {
+		g.keysWaiters++
 		g.mu.Unlock()
+		defer func() {
+			g.mu.Lock()
+			g.keysWaiters--
+			g.mu.Unlock()
+		}()
 		select {
 		case <-f.done:
 			return slices.Clone(f.keys), f.err

@@ -44,6 +44,10 @@ func TestWorkQueuedOnOneReplicaWakesPollersOfAnother(t *testing.T) {
 	ctx := context.Background()
 	a, b, _ := replicas(t)
 	work, _ := b.WorkAvailable(ctx)
+	// B finds the queue empty first, and must not trust that later.
+	if _, ok, err := b.Claim(ctx, []string{"k"}, scheduler.ClaimRequest{WorkerID: "w", Token: "t0", Expiry: time.Now()}); ok || err != nil {
+		t.Fatalf("B claimed from an empty queue: %v, %v", ok, err)
+	}
 	op, _, err := a.Create(ctx, newQueued("k"), scheduler.JoinNone)
 	if err != nil {
 		t.Fatal(err)

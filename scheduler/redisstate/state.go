@@ -20,8 +20,12 @@
 //	P out:{id}:{1|2} string: the tail of live stdout/stderr
 //	P w:{id}         string with a TTL: a worker's offers and capacity
 //	P workers        zset: workers by last seen (µs)
+//	P seq            string: the last queue sequence handed out
 //	P claim:{token}  string, short TTL: makes a retried Claim idempotent
-//	P ch:work, P ch:op, P ch:out   pub/sub channels of the change signals
+//	P ch:work        pub/sub: a queue key, when work is queued
+//	P ch:op          pub/sub: "{version}:{id}" when an operation changes,
+//	                 "d:{id}" when it is deleted
+//	P ch:out         pub/sub: an id, when its output grows or closes
 //
 // Every change is one Lua script, so it is atomic with its index updates;
 // Update reads, applies its function in Go and commits only if the version
@@ -29,7 +33,9 @@
 // and their output keep a TTL of Options.CompletedRetention. Signals
 // (WorkAvailable, OperationChanged, OutputChanged) travel by pub/sub: each
 // State holds one subscription and wakes its local waiters; after a lost
-// connection it wakes them all, since messages may have been missed.
+// connection it wakes them all, since messages may have been missed. Since
+// every queued action wakes every idle poller, a claimGate lets the
+// pollers of one State share their QueueKeys and empty Claim answers.
 package redisstate
 
 import (
