@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the tools Kiln's tests need, from Debian packages, if they are
 # missing: Bazel (the end-to-end tests drive a real one), a JDK for it,
-# protoc, and redis-server (the Redis-backed stores are tested against a
-# real server). Does nothing when everything is there, so it is cheap to
+# protoc, redis-server (the Redis-backed stores are tested against a real
+# server) and runsc (gVisor, the optional second sandbox). Does nothing
+# when everything is there, so it is cheap to
 # run before every `make test`.
 set -euo pipefail
 
@@ -12,6 +13,7 @@ declare -A packages=(
   [java]=default-jdk-headless
   [protoc]=protobuf-compiler
   [redis-server]=redis-server
+  [runsc]=runsc
 )
 
 missing=()
