@@ -45,7 +45,7 @@ func runNode(ctx context.Context, cfg config.Config, kind nodeKind, stdout io.Wr
 
 	var sched *scheduler.Scheduler
 	if cfg.Serves(config.RoleScheduler) {
-		if sched, err = newScheduler(cfg, b, logger, reg); err != nil {
+		if sched, err = newScheduler(ctx, cfg, b, logger, reg); err != nil {
 			return err
 		}
 		// Closed by its layer too; a second Close does nothing, and this

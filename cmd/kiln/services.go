@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"log/slog"
 
 	repb "github.com/bazelbuild/remote-apis/build/bazel/remote/execution/v2"
@@ -27,10 +28,16 @@ const workersAllowAbsoluteSymlinks = absoluteSymlinks == repb.SymlinkAbsolutePat
 // newScheduler builds the scheduler role on the node's stores: the CAS it
 // validates actions against and the very action cache Store the
 // ActionCache service serves (completeness-checked), so that Execute and
-// GetActionResult agree on what is a hit.
-func newScheduler(cfg config.Config, b *backends, logger *slog.Logger, reg prometheus.Registerer) (*scheduler.Scheduler, error) {
+// GetActionResult agree on what is a hit. Its State is scheduler.state's
+// (see openSchedulerState), which b closes after the scheduler.
+func newScheduler(ctx context.Context, cfg config.Config, b *backends, logger *slog.Logger, reg prometheus.Registerer) (*scheduler.Scheduler, error) {
+	state, err := b.openSchedulerState(ctx, cfg, logger.With("component", "scheduler_state"))
+	if err != nil {
+		return nil, err
+	}
 	s := cfg.Scheduler
 	return scheduler.New(scheduler.Options{
+		State:              state,
 		CAS:                b.blobs,
 		ActionCache:        b.results,
 		Logger:             logger,

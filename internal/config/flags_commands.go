@@ -50,6 +50,8 @@ func BindServeFlags(fs *flag.FlagSet) *Flags {
 	f.str(fs, "action-cache", "`grpc://HOST:PORT` of the action cache, for a scheduler that does not serve it; empty means -cas (action_cache.remote)", d.ActionCache.Remote,
 		func(c *Config, v string) { c.ActionCache.Remote = v })
 	f.bindScheduler(fs, d.Scheduler)
+	f.str(fs, "redis", "`HOST:PORT` or redis:// URL of the Redis server of the redis backends (redis.address)", d.Redis.Address,
+		func(c *Config, v string) { c.Redis.Address = v })
 	return f
 }
 
@@ -137,6 +139,8 @@ func (f *Flags) bindScheduler(fs *flag.FlagSet, d SchedulerConfig) {
 	}
 	f.integer(fs, "max-attempts", "how often an action is handed out before lost leases fail it (scheduler.max_attempts)", d.MaxAttempts,
 		func(c *Config, v int) { c.Scheduler.MaxAttempts = v })
+	f.str(fs, "scheduler-state", "where operations, queues and leases live: memory, or redis to share them with other replicas (scheduler.state)", d.State,
+		func(c *Config, v string) { c.Scheduler.State = v })
 }
 
 // bindWorkerRunning binds what a worker runs with, shared by up's local

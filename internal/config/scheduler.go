@@ -1,10 +1,19 @@
 package config
 
-import "time"
+import (
+	"errors"
+	"fmt"
+	"time"
+)
 
-// SchedulerConfig tunes the scheduler role: timeouts, leases and how long
-// work and results are kept. Every field must be positive.
+// SchedulerConfig tunes the scheduler role: where its state lives,
+// timeouts, leases and how long work and results are kept. Every duration
+// and count must be positive.
 type SchedulerConfig struct {
+	// State is where operations, queues and leases live: memory (this
+	// process only) or redis (the server of the redis section, shared by
+	// every scheduler replica on it).
+	State string `yaml:"state"`
 	// DefaultTimeout applies to actions that set no timeout.
 	DefaultTimeout time.Duration `yaml:"default_timeout"`
 	// MaxTimeout is the largest timeout an action may ask for; more is
@@ -43,8 +52,15 @@ const (
 	DefaultMaxQueueAge        = 24 * time.Hour
 )
 
+// Scheduler states, as scheduler.state names them.
+const (
+	SchedulerStateMemory = "memory"
+	SchedulerStateRedis  = "redis"
+)
+
 func defaultScheduler() SchedulerConfig {
 	return SchedulerConfig{
+		State:              SchedulerStateMemory,
 		DefaultTimeout:     DefaultActionTimeout,
 		MaxTimeout:         DefaultMaxActionTimeout,
 		LeaseDuration:      DefaultLeaseDuration,
@@ -54,4 +70,19 @@ func defaultScheduler() SchedulerConfig {
 		NoWorkerGrace:      DefaultNoWorkerGrace,
 		MaxQueueAge:        DefaultMaxQueueAge,
 	}
+}
+
+// validateState checks scheduler.state and that a redis state has its
+// server in the shared redis section.
+func (s SchedulerConfig) validateState(r RedisConfig) []error {
+	switch s.State {
+	case SchedulerStateMemory:
+		return nil
+	case SchedulerStateRedis:
+		if r.Address == "" {
+			return []error{errors.New("redis.address: scheduler.state redis needs the address of the Redis server (--redis)")}
+		}
+		return nil
+	}
+	return []error{fmt.Errorf("scheduler.state: %q is not one of %s, %s", s.State, SchedulerStateMemory, SchedulerStateRedis)}
 }

@@ -51,6 +51,7 @@ worker:
 	want.CAS.Remote = "grpc://cas.internal:8980"
 	want.ActionCache.Remote = "grpc://ac.internal:8980"
 	want.Scheduler = SchedulerConfig{
+		State:          SchedulerStateMemory,
 		DefaultTimeout: 5 * time.Minute, MaxTimeout: 2 * time.Hour, LeaseDuration: 10 * time.Second,
 		PollTimeout: 20 * time.Second, MaxAttempts: 5, CompletedRetention: time.Hour,
 		NoWorkerGrace: 2 * time.Minute, MaxQueueAge: 12 * time.Hour,
@@ -183,7 +184,7 @@ func TestUpFlagsSetTheSchedulerAndLocalWorkers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantSched := SchedulerConfig{DefaultTimeout: time.Minute, MaxTimeout: 3 * time.Hour, LeaseDuration: 5 * time.Second,
+	wantSched := SchedulerConfig{State: SchedulerStateMemory, DefaultTimeout: time.Minute, MaxTimeout: 3 * time.Hour, LeaseDuration: 5 * time.Second,
 		PollTimeout: 7 * time.Second, MaxAttempts: 2, CompletedRetention: time.Minute, NoWorkerGrace: 9 * time.Second, MaxQueueAge: time.Hour}
 	if cfg.Scheduler != wantSched {
 		t.Errorf("scheduler = %+v\nwant %+v", cfg.Scheduler, wantSched)

@@ -96,8 +96,8 @@ func (c Config) validateRoles() []error {
 }
 
 func (c Config) validateScheduler() []error {
-	var errs []error
 	s := c.Scheduler
+	errs := s.validateState(c.Redis)
 	for _, d := range []struct {
 		field string
 		v     time.Duration

@@ -27,13 +27,18 @@ func TestMain(m *testing.M) {
 
 // fakeKiln listens like kiln, echoes its arguments, prints the same lines
 // (the banner of a server, the start-up log line of a worker), and exits 0
-// on SIGTERM. The arguments go to stdout, before the line that says it is
-// ready, so that they are in Output when Start returns; stderr is read
-// apart and could come later.
+// on SIGTERM. The arguments go before the line that says it is ready, on
+// the same stream (stdout for a server's banner, stderr for a worker's
+// log line), so that they are in Output when Start returns: the two
+// streams are read apart, and one could lag behind the other.
 func fakeKiln() {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM)
-	fmt.Printf("args: %s\n", strings.Join(os.Args[1:], " "))
+	argsOut := os.Stdout
+	if os.Args[1] == "worker" {
+		argsOut = os.Stderr
+	}
+	fmt.Fprintf(argsOut, "args: %s\n", strings.Join(os.Args[1:], " "))
 	if os.Args[1] == "worker" {
 		fmt.Fprintln(os.Stderr, `time=2026-01-01T00:00:00Z level=INFO msg="worker started" concurrency=1`)
 		<-sig
