@@ -102,6 +102,9 @@ func (e *execution) run(ctx context.Context) *repb.ExecuteResponse {
 		// storing (checklist item 28).
 		resultErr = &actionError{code: codes.DeadlineExceeded,
 			msg: fmt.Sprintf("the action timed out after %s and was killed", e.lease.GetTimeout().AsDuration())}
+	} else if errors.Is(runErr, ErrLimitExceeded) {
+		// Killed for its memory, say: only the logs, as for a timeout.
+		resultErr = &actionError{code: codes.ResourceExhausted, msg: runErr.Error()}
 	} else {
 		resultErr = collector.collect(outputs)
 	}

@@ -41,11 +41,12 @@ func sandboxLimits(l config.SandboxLimits) cgroup.Limits {
 	}
 }
 
-// sandboxPlatform is what the sandbox adds to what a worker offers:
+// sandboxPlatform is what the sandbox adds to what a worker offers, when
+// the worker offers it: the limits it enforces (with any value), and
 // network=on when its actions may have the host's network.
-func sandboxPlatform(cfg config.WorkerConfig, offered map[string]worker.Runner) config.Platform {
-	if _, ok := offered[config.RunnerSandbox]; ok && cfg.Sandbox.AllowNetwork {
-		return config.Platform{{Name: sandbox.NetworkProperty, Value: sandbox.NetworkOn}}
+func sandboxPlatform(offered map[string]worker.Runner) config.Platform {
+	if sb, ok := offered[config.RunnerSandbox].(*sandbox.Runner); ok {
+		return sb.Platform()
 	}
 	return nil
 }

@@ -39,7 +39,7 @@ type workerAgent struct {
 // directories there at start, which would pull the floor from under
 // another agent running on it.
 func newWorkerAgent(cfg config.Config, stores agentStores, logger *slog.Logger, reg prometheus.Registerer) (*workerAgent, error) {
-	runner, err := newRunners(cfg.Worker, newMicroVMRunner(cfg.WorkerDir(), logger), logger)
+	runner, err := newRunners(cfg.Worker, optionalRunners(cfg, logger), logger)
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +51,7 @@ func newWorkerAgent(cfg config.Config, stores agentStores, logger *slog.Logger, 
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("worker.data_dir: %w", err), runner.Close())
 	}
-	extra := append(slices.Clone(cfg.Worker.Platform), sandboxPlatform(cfg.Worker, runner.byName)...)
+	extra := append(slices.Clone(cfg.Worker.Platform), sandboxPlatform(runner.byName)...)
 	platform := workerPlatform(extra, runner.Names())
 	agent, err := worker.New(worker.Options{
 		Gateway:               stores.gateway,
@@ -93,6 +93,19 @@ func (s *runnerSet) Close() error {
 	return errors.Join(errs...)
 }
 
+// optionalRunners are the strong isolations a worker offers where this
+// host has what they need (a guest image for microvm, runsc for gvisor).
+func optionalRunners(cfg config.Config, logger *slog.Logger) map[string]worker.Runner {
+	runners := map[string]worker.Runner{}
+	if r := newMicroVMRunner(cfg.WorkerDir(), logger); r != nil {
+		runners[microVMIsolation] = r
+	}
+	if r := newGVisorRunner(cfg, logger); r != nil {
+		runners[gVisorIsolation] = r
+	}
+	return runners
+}
+
 // newRunners builds the runners a worker offers, one per isolation; actions
 // choose among them with the `isolation` platform property, and those that
 // don't get worker.runner.
@@ -101,7 +114,7 @@ func (s *runnerSet) Close() error {
 // able to when it is the runner. The process runner isolates nothing, and
 // any client could ask for it: it is offered only when it is the runner or
 // worker.allow_process says so.
-func newRunners(cfg config.WorkerConfig, microVM worker.Runner, logger *slog.Logger) (*runnerSet, error) {
+func newRunners(cfg config.WorkerConfig, optional map[string]worker.Runner, logger *slog.Logger) (*runnerSet, error) {
 	runners := map[string]worker.Runner{}
 	if cfg.Runner == config.RunnerProcess || cfg.AllowProcess {
 		runners[config.RunnerProcess] = worker.NewProcessRunner()
@@ -117,8 +130,8 @@ func newRunners(cfg config.WorkerConfig, microVM worker.Runner, logger *slog.Log
 	} else {
 		logger.Info("isolation=sandbox not offered", "err", err)
 	}
-	if microVM != nil {
-		runners[microVMIsolation] = microVM
+	for name, r := range optional {
+		runners[name] = r
 	}
 	set := &runnerSet{byName: runners}
 	if _, ok := runners[cfg.Runner]; !ok {

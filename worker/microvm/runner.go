@@ -294,8 +294,14 @@ func (r *Runner) Run(ctx context.Context, cmd *worker.Command) (*worker.Result, 
 	spec := r.spec(s, dir, input, output)
 	var m Machine
 	if snap != nil {
-		m, err = vmm.Start(ctx, spec, snap)
-	} else {
+		if m, err = vmm.Start(ctx, spec, snap); err != nil && ctx.Err() == nil {
+			// A snapshot that no longer restores must not fail actions
+			// that a cold boot can run.
+			r.log.Warn("microvm: restoring the snapshot failed; booting cold", "shape", s, "err", err)
+			snap = nil
+		}
+	}
+	if snap == nil {
 		m, err = r.bootCold(ctx, vmm, spec)
 	}
 	if err != nil {

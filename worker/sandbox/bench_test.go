@@ -27,13 +27,21 @@ func BenchmarkTrivialAction(b *testing.B) {
 		{"process", 0, false, false},
 		{"sandbox", 1, true, true},
 		{"sandbox-busy", 1, true, false},
+		{"sandbox-cgroup", 1, true, true},
 		{"sandbox-cold", 0, true, false},
 	} {
 		b.Run(rc.name, func(b *testing.B) {
 			var r worker.Runner = worker.NewProcessRunner()
 			var sr *Runner
 			if rc.sandbox {
-				sr = newTestRunner(b, Options{Ready: rc.ready})
+				opts := Options{Ready: rc.ready}
+				if rc.name == "sandbox-cgroup" {
+					opts.CgroupParent = "kiln-sandbox-test"
+				}
+				sr = newTestRunner(b, opts)
+				if rc.name == "sandbox-cgroup" && !sr.cgroups {
+					b.Skip("no cgroups here")
+				}
 				b.Cleanup(func() { sr.Close() })
 				r = sr
 			}

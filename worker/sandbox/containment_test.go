@@ -57,16 +57,26 @@ func TestTmpIsPrivateToEachAction(t *testing.T) {
 	if got := b.shell(t, r, "ls -A /tmp | grep -v '^Test' ; cat /tmp/left-behind 2>&1 || true", nil).ok(t); strings.Contains(got, "secret") {
 		t.Errorf("a later action read the /tmp of an earlier one: %q", got)
 	}
-	if entries, _ := os.ReadDir(a.dir); len(entries) != 1 {
-		t.Errorf("the action directory holds %d entries after the run, want only the input root (the /tmp is removed)", len(entries))
+	// The action's /tmp goes soon after it, in the background.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		entries, _ := os.ReadDir(a.dir)
+		if len(entries) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the action directory holds %d entries after the run, want only the input root (the /tmp is removed)", len(entries))
+		}
 	}
 }
 
 func TestCachedInputFilesCannotBeChangedOrChmodded(t *testing.T) {
+	inEachMode(t, Options{}, testCachedInputFilesCannotBeChangedOrChmodded)
+}
+
+func testCachedInputFilesCannotBeChangedOrChmodded(t *testing.T, r *Runner) {
 	if os.Geteuid() != 0 {
 		t.Skip("only a worker running as root can keep its cached files from an action (see the package doc)")
 	}
-	r := newTestRunner(t, Options{})
 	a := newAction(t)
 	in := a.write(t, "dir/input.txt", "pristine\n", 0o444)
 	tool := a.write(t, "dir/tool", "#!/bin/sh\necho tool\n", 0o555)
@@ -121,7 +131,10 @@ func TestCachedInputLinkKeepsTheCacheIntact(t *testing.T) {
 }
 
 func TestNoPrivilegesToRegain(t *testing.T) {
-	r := newTestRunner(t, Options{})
+	inEachMode(t, Options{}, testNoPrivilegesToRegain)
+}
+
+func testNoPrivilegesToRegain(t *testing.T, r *Runner) {
 	a := newAction(t)
 	got := a.shell(t, r, `grep -E '^(CapPrm|CapEff|CapAmb|NoNewPrivs)' /proc/self/status`, nil).ok(t)
 	for _, want := range []string{"CapPrm:\t0000000000000000", "CapEff:\t0000000000000000", "CapAmb:\t0000000000000000", "NoNewPrivs:\t1"} {

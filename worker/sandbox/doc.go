@@ -14,18 +14,26 @@
 // worker dies, the init dies and the kernel kills everything left in the
 // PID namespace.
 //
-// The command runs as "nobody" (65534) in a user namespace of its own, so
-// it has no capability after exec, and with no_new_privs. On the host it
-// is Options.UID (default 65534) when the worker is root: the input
-// root's directories are given to it, while the input files, hardlinks of
-// the worker's file cache owned by the worker with mode 0444, can be
-// neither written nor chmod-ed. A worker that is not root cannot give away
-// files: the init then runs in a user namespace mapping the worker's uid
-// to root, and the command is the worker's uid on the host, owner of the
-// cached files, which it could chmod; run a worker that serves untrusted
-// clients as root.
+// The command never has a capability, nor a way to gain one (no_new_privs).
+// When the worker is root, the init builds the sandbox as the real root of
+// its namespaces, and the command runs as Options.UID (default 65534,
+// nobody): the input root's directories are given to that user, while the
+// input files, hardlinks of the worker's file cache owned by the worker
+// with mode 0444, can be neither written nor chmod-ed. A worker that is
+// not root cannot give files away: the init then builds the sandbox as
+// root of a user namespace mapping the worker's uid, and the command runs
+// as the worker's uid on the host, owner of the cached files, which it
+// could chmod; run a worker that serves untrusted clients as root.
 //
-// Limits: cgroups (package cgroup) bound memory, CPU and processes when
-// the host lets the worker use them; the process count is bounded with
-// RLIMIT_NPROC in the command's own user namespace in any case.
+// Limits: with cgroups (package cgroup, when the host lets the worker use
+// them) each action gets a cgroup bounding its memory, CPU and processes.
+// Without, the command runs as "nobody" in a user namespace of its own, in
+// which RLIMIT_NPROC counts its processes and threads alone; so it does,
+// whatever the cgroups, when the worker is not root (as root of the init's
+// user namespace it would otherwise keep its capabilities).
+//
+// Each sandbox costs a fresh init process (a re-execution of the worker's
+// binary, see package nsinit) and new namespaces: the runner prepares
+// Options.Ready of them ahead, so an action waits only for its own
+// directories to be mounted and its command to start.
 package sandbox

@@ -149,3 +149,11 @@ func uniqueSleep(t testing.TB) (cmd, token string) {
 	token = fmt.Sprintf("1000.%d%d", os.Getpid(), time.Now().UnixNano()%1e9)
 	return "sleep " + token, token
 }
+
+// inEachMode runs test with a runner without cgroups (the command in a
+// user namespace of its own) and, where cgroups can be used, with them
+// (the command simply runs as the sandbox user when the worker is root).
+func inEachMode(t *testing.T, opts Options, test func(t *testing.T, r *Runner)) {
+	t.Run("no-cgroups", func(t *testing.T) { test(t, newTestRunner(t, opts)) })
+	t.Run("cgroups", func(t *testing.T) { test(t, newCgroupRunner(t, opts)) })
+}

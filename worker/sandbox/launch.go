@@ -22,18 +22,18 @@ import (
 
 // launch runs act in a prepared sandbox and follows it to the end: the
 // timeout and ctx kill the init, and with it everything in the sandbox.
+// It removes act.TmpDir once the sandbox is gone, maybe after returning.
 func (r *Runner) launch(ctx context.Context, act *nsinit.Action, req request, stdout, stderr io.Writer, timeout time.Duration) (*worker.Result, error) {
 	sp, err := r.sandboxFor(req)
 	if err != nil {
-		return nil, err
-	}
-	if r.pool != nil {
-		defer r.pool.fill()
+		r.refill()
+		return nil, errors.Join(err, os.RemoveAll(act.TmpDir))
 	}
 	group, err := r.limit(sp, req.limits, act.Probe)
 	if err != nil {
 		sp.discard()
-		return nil, err
+		r.refill()
+		return nil, errors.Join(err, os.RemoveAll(act.TmpDir))
 	}
 	copied := []<-chan struct{}{copyOutput(orDiscard(stdout), sp.stdout), copyOutput(orDiscard(stderr), sp.stderr)}
 
@@ -81,7 +81,7 @@ func (r *Runner) launch(ctx context.Context, act *nsinit.Action, req request, st
 		res := &worker.Result{ExitCode: last.ExitCode, WallTime: wall,
 			Usage: worker.ResourceUsage{UserCPU: last.UserCPU, SystemCPU: last.SystemCPU, MaxRSSBytes: last.MaxRSSBytes}}
 		oom := group != nil && oomKilled(group)
-		go r.finish(sp, group)
+		go r.finish(sp, group, act.TmpDir)
 		if oom {
 			return res, r.oomError(group.Limits())
 		}
@@ -98,7 +98,7 @@ func (r *Runner) launch(ctx context.Context, act *nsinit.Action, req request, st
 	watch.Wait()
 	drain(r.drainGrace, sp, copied)
 	oom := group != nil && oomKilled(group)
-	r.finish(sp, group)
+	r.finish(sp, group, act.TmpDir)
 	var exitErr *exec.ExitError
 	if waitErr != nil && !errors.As(waitErr, &exitErr) {
 		return nil, fmt.Errorf("sandbox: waiting for the init: %w", waitErr)
@@ -127,8 +127,10 @@ func (r *Runner) launch(ctx context.Context, act *nsinit.Action, req request, st
 	return res, nil
 }
 
-// finish reaps the init, removes its cgroup and releases its pipes.
-func (r *Runner) finish(sp *sandboxProc, group *cgroup.Group) {
+// finish reaps the init, removes its cgroup and the action's /tmp, and
+// releases its pipes. Then, the sandbox that served it gone, it prepares
+// another: not sooner, so as not to take CPU from the action's end.
+func (r *Runner) finish(sp *sandboxProc, group *cgroup.Group, tmpDir string) {
 	if sp.cmd.ProcessState == nil {
 		_ = sp.cmd.Wait()
 	}
@@ -137,6 +139,17 @@ func (r *Runner) finish(sp *sandboxProc, group *cgroup.Group) {
 		if err := group.Destroy(); err != nil {
 			r.opts.Logger.Warn("sandbox: removing an action's cgroup", "cgroup", group.String(), "err", err)
 		}
+	}
+	if err := os.RemoveAll(tmpDir); err != nil {
+		r.opts.Logger.Warn("sandbox: removing an action's /tmp", "dir", tmpDir, "err", err)
+	}
+	r.refill()
+}
+
+// refill prepares sandboxes to replace those taken.
+func (r *Runner) refill() {
+	if r.pool != nil {
+		r.pool.fill()
 	}
 }
 
@@ -168,18 +181,37 @@ func (r *Runner) sandboxFor(req request) (*sandboxProc, error) {
 }
 
 // limit puts the sandbox in a cgroup of its own with limits, before the
-// command exists: everything the command starts is born inside.
+// command exists: everything the command starts is born inside. The
+// cgroup the sandbox was prepared in serves when its limits are the ones.
 func (r *Runner) limit(sp *sandboxProc, limits cgroup.Limits, probe bool) (*cgroup.Group, error) {
+	prepared := sp.group
+	sp.group = nil
+	if prepared != nil && prepared.Limits() == limits && !probe {
+		return prepared, nil
+	}
+	if prepared != nil {
+		// Emptied by the move below (or by the init's end).
+		defer func() { go prepared.Destroy() }()
+	}
 	if !r.cgroups || probe {
 		return nil, nil
 	}
+	group, err := r.newGroup(limits)
+	if err != nil {
+		return nil, err
+	}
+	if err := group.Add(sp.cmd.Process.Pid); err != nil {
+		return nil, errors.Join(fmt.Errorf("sandbox: %w", err), group.Destroy())
+	}
+	return group, nil
+}
+
+// newGroup creates a cgroup for one action.
+func (r *Runner) newGroup(limits cgroup.Limits) (*cgroup.Group, error) {
 	name := fmt.Sprintf("sandbox-%s-%d", r.id, r.seq.Add(1))
 	group, err := cgroup.New(r.opts.CgroupParent, name, limits)
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: creating the action's cgroup: %w", err)
-	}
-	if err := group.Add(sp.cmd.Process.Pid); err != nil {
-		return nil, errors.Join(fmt.Errorf("sandbox: %w", err), group.Destroy())
 	}
 	return group, nil
 }

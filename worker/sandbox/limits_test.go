@@ -17,8 +17,11 @@ import (
 // user namespace, cgroups or not), then the timeout ends it and everything
 // it forked; the runner goes on serving.
 func TestForkBombIsBoundedAndEnded(t *testing.T) {
+	inEachMode(t, Options{DefaultLimits: cgroup.Limits{Pids: 64}}, testForkBombIsBoundedAndEnded)
+}
+
+func testForkBombIsBoundedAndEnded(t *testing.T, r *Runner) {
 	const limit = 64
-	r := newTestRunner(t, Options{DefaultLimits: cgroup.Limits{Pids: limit}})
 	a := newAction(t)
 	sleep, token := uniqueSleep(t)
 	// The bomb's processes are copies of this bash: their command lines

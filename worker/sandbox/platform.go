@@ -3,6 +3,7 @@ package sandbox
 import (
 	"fmt"
 
+	"github.com/kilnbuild/kiln/internal/config"
 	"github.com/kilnbuild/kiln/worker"
 	"github.com/kilnbuild/kiln/worker/cgroup"
 )
@@ -17,6 +18,25 @@ const (
 	NetworkOn  = "on"
 	NetworkOff = "off"
 )
+
+// AnyValue offered as a property's value tells the scheduler that the
+// worker takes the property with any value and judges it itself
+// (scheduler.AnyValue): limits are offered this way.
+const AnyValue = "*"
+
+// Platform is what this runner offers besides isolation=sandbox:
+// network=on when allowed, and the limits it enforces, with any value.
+func (r *Runner) Platform() config.Platform {
+	p := config.Platform{{Name: cgroup.PidsProperty, Value: AnyValue}}
+	if r.cgroups {
+		p = append(p, config.PlatformProperty{Name: cgroup.MemoryProperty, Value: AnyValue},
+			config.PlatformProperty{Name: cgroup.CPUProperty, Value: AnyValue})
+	}
+	if r.opts.AllowNetwork {
+		p = append(p, config.PlatformProperty{Name: NetworkProperty, Value: NetworkOn})
+	}
+	return p
+}
 
 // request is what an action's platform asks of the sandbox.
 type request struct {

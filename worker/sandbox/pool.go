@@ -45,6 +45,9 @@ func (p *pool) fill() {
 
 func (p *pool) add() {
 	sp, err := p.r.startSandbox(false)
+	if err == nil && p.r.cgroups {
+		p.prepareGroup(sp)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.starting--
@@ -57,6 +60,29 @@ func (p *pool) add() {
 	default:
 		p.idle = append(p.idle, sp)
 	}
+}
+
+// prepareGroup puts a ready sandbox in a cgroup with the default limits:
+// creating a cgroup and moving a process into it take writes in every
+// hierarchy, and with cgroup v1 a move waits for an RCU grace period,
+// milliseconds better spent before an action comes. The init joins once
+// ready, so that its own start is not charged to the action. A failure
+// leaves the sandbox without, and the action then makes its own.
+func (p *pool) prepareGroup(sp *sandboxProc) {
+	if sp.awaitReady() != nil {
+		return // the action that takes it will see
+	}
+	group, err := p.r.newGroup(p.r.defaultLimits)
+	if err == nil {
+		if err = group.Add(sp.cmd.Process.Pid); err != nil {
+			_ = group.Destroy()
+		}
+	}
+	if err != nil {
+		p.r.opts.Logger.Warn("sandbox: preparing a cgroup ahead", "err", err)
+		return
+	}
+	sp.group = group
 }
 
 // close ends the idle sandboxes; later gets return nil.

@@ -12,14 +12,14 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/kilnbuild/kiln/worker/cgroup"
 	"github.com/kilnbuild/kiln/worker/sandbox/nsinit"
 )
 
 // sandboxProc is a started init: a sandbox being prepared, or ready and
 // waiting for its action. Each runs one action at most.
 type sandboxProc struct {
-	cmd     *exec.Cmd
-	network bool
+	cmd *exec.Cmd
 	// spec is where the Action goes; closing it unused makes the init
 	// exit.
 	spec *os.File
@@ -28,6 +28,9 @@ type sandboxProc struct {
 	reports *json.Decoder
 	// stdout and stderr are the read ends of the command's output.
 	stdout, stderr *os.File
+	// group, when not nil, is a cgroup prepared for the action with the
+	// default limits, which the init joined once ready.
+	group *cgroup.Group
 
 	readyOnce sync.Once
 	readyErr  error
@@ -38,11 +41,11 @@ type sandboxProc struct {
 // the namespaces: a real root, or the root of a user namespace when the
 // worker is not root.
 func (r *Runner) startSandbox(network bool) (*sandboxProc, error) {
-	var mine, theirs []*os.File
+	var opened []*os.File
 	pipe := func() (read, write *os.File, err error) {
 		read, write, err = os.Pipe()
 		if err == nil {
-			mine, theirs = append(mine, read, write), append(theirs, read, write)
+			opened = append(opened, read, write)
 		}
 		return read, write, err
 	}
@@ -56,7 +59,7 @@ func (r *Runner) startSandbox(network bool) (*sandboxProc, error) {
 	stdoutR, stdoutW, err3 := pipe()
 	stderrR, stderrW, err4 := pipe()
 	if err := errors.Join(err1, err2, err3, err4); err != nil {
-		closeAll(mine)
+		closeAll(opened)
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
 	c := &exec.Cmd{
@@ -80,7 +83,7 @@ func (r *Runner) startSandbox(network bool) (*sandboxProc, error) {
 		closeAll([]*os.File{specW, reportR, stdoutR, stderrR})
 		return nil, fmt.Errorf("sandbox: starting the init: %w", err)
 	}
-	p := &sandboxProc{cmd: c, network: network, spec: specW, reportR: reportR,
+	p := &sandboxProc{cmd: c, spec: specW, reportR: reportR,
 		reports: json.NewDecoder(reportR), stdout: stdoutR, stderr: stderrR}
 	sb := nsinit.Sandbox{ReadOnlyPaths: r.opts.ReadOnlyPaths, Loopback: !network, Hostname: Hostname}
 	if err := json.NewEncoder(specW).Encode(sb); err != nil {
@@ -140,7 +143,8 @@ func (p *sandboxProc) exitState() string {
 	return p.cmd.ProcessState.String()
 }
 
-// discard ends an init that will run nothing, and releases its pipes.
+// discard ends an init that will run nothing, and releases its pipes and
+// cgroup.
 func (p *sandboxProc) discard() {
 	p.spec.Close()
 	_ = p.cmd.Process.Kill()
@@ -148,6 +152,10 @@ func (p *sandboxProc) discard() {
 		_ = p.cmd.Wait()
 	}
 	p.close()
+	if p.group != nil {
+		_ = p.group.Destroy()
+		p.group = nil
+	}
 }
 
 // close releases the runner's ends of the pipes.

@@ -41,6 +41,9 @@ type Runner struct {
 	drainGrace time.Duration
 	// pool holds sandboxes prepared ahead; nil keeps none.
 	pool *pool
+	// defaultLimits are those of an action that asks for none: the
+	// limits of the cgroups prepared with pooled sandboxes.
+	defaultLimits cgroup.Limits
 }
 
 // probeTimeout bounds New's check that a sandbox can be built.
@@ -63,10 +66,13 @@ func New(opts Options) (*Runner, error) {
 		initPath:     "/proc/self/exe",
 		drainGrace:   2 * time.Second,
 	}
+	if r.defaultLimits, err = cgroup.LimitsFromPlatform(nil, opts.DefaultLimits, opts.MaxLimits); err != nil {
+		return nil, fmt.Errorf("sandbox: default limits: %w", err)
+	}
 	if opts.CgroupParent != "" {
-		if mode, err := cgroup.Available(); err != nil {
+		if err := r.checkCgroups(); err != nil {
 			opts.Logger.Warn("sandbox: cgroups cannot be used; memory and CPU limits are not enforced, the process count is (RLIMIT_NPROC)",
-				"cgroup_mode", mode.String(), "err", err)
+				"cgroup_parent", opts.CgroupParent, "err", err)
 		} else {
 			r.cgroups = true
 		}
@@ -81,6 +87,21 @@ func New(opts Options) (*Runner, error) {
 		r.pool.fill()
 	}
 	return r, nil
+}
+
+// checkCgroups makes and removes a cgroup as actions will have: a host
+// may have cgroups and still refuse them to this worker (cgroup v2 does
+// below a cgroup that holds processes).
+func (r *Runner) checkCgroups() error {
+	mode, err := cgroup.Available()
+	if err != nil {
+		return fmt.Errorf("cgroup mode %v: %w", mode, err)
+	}
+	g, err := r.newGroup(r.defaultLimits)
+	if err != nil {
+		return err
+	}
+	return g.Destroy()
 }
 
 // Run implements worker.Runner.
@@ -102,10 +123,9 @@ func (r *Runner) Run(ctx context.Context, cmd *worker.Command) (*worker.Result, 
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(tmp)
 	if !r.rootless {
 		if err := giveDirs(cmd.RootDir, r.opts.UID, r.opts.GID); err != nil {
-			return nil, fmt.Errorf("giving the input root to the sandbox user: %w", err)
+			return nil, errors.Join(fmt.Errorf("giving the input root to the sandbox user: %w", err), os.RemoveAll(tmp))
 		}
 	}
 	act := r.action(cmd.RootDir, tmp, req)
@@ -124,12 +144,22 @@ func (r *Runner) Close() error {
 
 // action is the part of an init's Action that does not depend on the
 // command.
+//
+// The command gets a user namespace of its own when the worker is not
+// root (it would otherwise be root of the init's, with its capabilities),
+// and when there are no cgroups: RLIMIT_NPROC then bounds its processes,
+// and it counts per user, so the user must be the action's alone. Root
+// with cgroups spares the namespace (about 1 ms, see docs/bench.md): the
+// command simply runs as UID, and the cgroup counts its processes.
 func (r *Runner) action(rootDir, tmpDir string, req request) *nsinit.Action {
 	a := &nsinit.Action{
-		FallbackPath: r.fallbackPath,
-		RootDir:      rootDir,
-		TmpDir:       tmpDir,
-		MaxProcesses: req.limits.Pids,
+		FallbackPath:  r.fallbackPath,
+		RootDir:       rootDir,
+		TmpDir:        tmpDir,
+		UserNamespace: r.rootless || !r.cgroups,
+	}
+	if a.UserNamespace {
+		a.MaxProcesses = req.limits.Pids
 	}
 	if !r.rootless {
 		a.CommandUID, a.CommandGID, a.ClearGroups = r.opts.UID, r.opts.GID, true

@@ -13,7 +13,10 @@ import (
 )
 
 func TestRunsACommandInTheInputRoot(t *testing.T) {
-	r := newTestRunner(t, Options{})
+	inEachMode(t, Options{}, testRunsACommandInTheInputRoot)
+}
+
+func testRunsACommandInTheInputRoot(t *testing.T, r *Runner) {
 	a := newAction(t)
 	a.write(t, "in.txt", "hello sandbox\n", 0o444)
 	o := a.shell(t, r, "cat in.txt; pwd; echo err >&2; hostname; id -u; id -g; exit 3", nil)
@@ -170,5 +173,23 @@ func TestCancelKillsEverything(t *testing.T) {
 	}
 	if pids := hostProcessesWith(t, token); len(pids) > 0 {
 		t.Errorf("processes outlived the cancelled action: %v", pids)
+	}
+}
+
+func TestPlatformOffered(t *testing.T) {
+	for _, tc := range []struct {
+		opts Options
+		want string
+	}{
+		{Options{}, "pids=*"},
+		{Options{AllowNetwork: true}, "pids=*,network=on"},
+	} {
+		if got := newTestRunner(t, tc.opts).Platform().String(); got != tc.want {
+			t.Errorf("%+v: offers %s, want %s", tc.opts, got, tc.want)
+		}
+	}
+	r := newCgroupRunner(t, Options{})
+	if got := r.Platform().String(); got != "pids=*,memory=*,cpu=*" {
+		t.Errorf("with cgroups: offers %s", got)
 	}
 }

@@ -12,14 +12,15 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// startCommand starts the command with no privileges: in a user namespace
-// of its own as SandboxID (no capabilities after exec, none to regain
-// through set-user-id files with no_new_privs), in a session of its own,
-// with only stdin, stdout and stderr. It returns the kind of a failure.
-//
-// The user namespace also gives the command its own count of processes,
-// so that MaxProcesses bounds this action alone.
+// startCommand starts the command with no privileges: as a user that is
+// not root (in a user namespace of its own or not: Action.UserNamespace),
+// without capabilities and none to regain through set-user-id files
+// (no_new_privs), in a session of its own, with only stdin, stdout and
+// stderr. It returns the kind of a failure.
 func startCommand(s *Action) (int, string, error) {
+	if !s.UserNamespace && (s.CommandUID == 0 || s.CommandGID == 0) {
+		return 0, KindSetup, errors.New("refusing to run the command as root")
+	}
 	exe, err := resolveExecutable(s.Args[0], s.Dir, s.Env, s.FallbackPath)
 	if err != nil {
 		return 0, KindNotFound, err
@@ -32,22 +33,21 @@ func startCommand(s *Action) (int, string, error) {
 			return 0, KindSetup, fmt.Errorf("limiting processes: %w", err)
 		}
 	}
-	attr := &syscall.ProcAttr{
-		Dir:   s.Dir,
-		Env:   s.Env,
-		Files: []uintptr{0, 1, 2},
-		Sys: &syscall.SysProcAttr{
-			Setsid:      true,
-			Cloneflags:  syscall.CLONE_NEWUSER,
-			UidMappings: []syscall.SysProcIDMap{{ContainerID: SandboxID, HostID: s.CommandUID, Size: 1}},
-			GidMappings: []syscall.SysProcIDMap{{ContainerID: SandboxID, HostID: s.CommandGID, Size: 1}},
-			// setgroups stays denied where the init's own namespace
-			// denies it (a worker that is not root).
-			GidMappingsEnableSetgroups: s.ClearGroups,
-			Credential: &syscall.Credential{Uid: SandboxID, Gid: SandboxID,
-				Groups: []uint32{}, NoSetGroups: !s.ClearGroups},
-		},
+	sys := &syscall.SysProcAttr{
+		Setsid: true,
+		Credential: &syscall.Credential{Uid: uint32(s.CommandUID), Gid: uint32(s.CommandGID),
+			Groups: []uint32{}, NoSetGroups: !s.ClearGroups},
 	}
+	if s.UserNamespace {
+		sys.Cloneflags = syscall.CLONE_NEWUSER
+		sys.UidMappings = []syscall.SysProcIDMap{{ContainerID: SandboxID, HostID: s.CommandUID, Size: 1}}
+		sys.GidMappings = []syscall.SysProcIDMap{{ContainerID: SandboxID, HostID: s.CommandGID, Size: 1}}
+		// setgroups stays denied where the init's own namespace denies
+		// it (a worker that is not root).
+		sys.GidMappingsEnableSetgroups = s.ClearGroups
+		sys.Credential.Uid, sys.Credential.Gid = SandboxID, SandboxID
+	}
+	attr := &syscall.ProcAttr{Dir: s.Dir, Env: s.Env, Files: []uintptr{0, 1, 2}, Sys: sys}
 	type started struct {
 		pid int
 		err error

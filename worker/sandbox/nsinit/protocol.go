@@ -50,14 +50,22 @@ type Action struct {
 	RootDir string
 	// TmpDir is a host directory, private to the action, mounted at /tmp.
 	TmpDir string
-	// CommandUID and CommandGID are the ids, in the init's own user
-	// namespace, that the command's user namespace maps SandboxID to.
+	// UserNamespace runs the command in a user namespace of its own,
+	// as SandboxID mapped to CommandUID and CommandGID; it then has no
+	// capability after exec, whatever the init is, and a process count
+	// of its own. Without it the command simply gets CommandUID and
+	// CommandGID, which drops every capability only if they are not 0:
+	// the init must be the host's root.
+	UserNamespace bool
+	// CommandUID and CommandGID are the command's ids in the init's own
+	// user namespace.
 	CommandUID, CommandGID int
 	// ClearGroups drops the supplementary groups of the command. It needs
-	// a user namespace that may call setgroups (the worker is root).
+	// the right to call setgroups (the worker is root).
 	ClearGroups bool
-	// MaxProcesses bounds the command's processes and threads
-	// (RLIMIT_NPROC, counted in its own user namespace); 0 is no bound.
+	// MaxProcesses bounds the command's processes and threads with
+	// RLIMIT_NPROC, which counts per user: only meaningful with
+	// UserNamespace. 0 is no bound.
 	MaxProcesses int64
 	// Probe finishes the sandbox and exits 0 without running anything:
 	// the runner's check that sandboxes work on this host.

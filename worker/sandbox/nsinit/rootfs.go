@@ -74,11 +74,17 @@ func enterRoot(act *Action) error {
 	if err := addWritableDir(act.TmpDir, "/tmp"); err != nil {
 		return fmt.Errorf("/tmp: %w", err)
 	}
-	if err := sealParents(act.RootDir); err != nil {
+	stubs, err := stubsUnderTmp(act.RootDir)
+	if err != nil {
 		return fmt.Errorf("input root %s: %w", act.RootDir, err)
 	}
 	if err := addWritableDir(act.RootDir, act.RootDir); err != nil {
 		return fmt.Errorf("input root %s: %w", act.RootDir, err)
+	}
+	if stubs != "" {
+		if err := unix.Mount("", stubs, "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+			return fmt.Errorf("making %s read-only: %w", stubs, err)
+		}
 	}
 	if err := unix.Unmount(oldRoot, unix.MNT_DETACH); err != nil {
 		return fmt.Errorf("detaching the host's tree: %w", err)
@@ -144,24 +150,29 @@ func addHostPath(p string) error {
 	}
 }
 
-// sealParents makes the directories leading to an input root under /tmp
-// (a worker whose data directory is there) read-only: they are mount
-// points made in the action's /tmp, and the action, owner of its /tmp,
-// could otherwise fill them as if they were the host's.
-func sealParents(rootDir string) error {
+// stubsUnderTmp makes, for an input root under /tmp (a worker whose data
+// directory is there), the directories leading to it on a tmpfs of their
+// own over its first one, and returns that tmpfs, which the caller makes
+// read-only once the input root is mounted. Made in the action's /tmp, on
+// disk, they would cost more, and the action, owner of its /tmp, could
+// fill them as if they were the host's.
+func stubsUnderTmp(rootDir string) (string, error) {
 	rel, ok := strings.CutPrefix(rootDir, "/tmp/")
 	if !ok {
-		return nil // on the root tmpfs, read-only at the end
+		return "", nil // on the root tmpfs, read-only at the end
 	}
 	top, _, nested := strings.Cut(rel, "/")
 	if !nested {
-		return nil
-	}
-	if err := ensureDir(newRoot + rootDir); err != nil {
-		return err
+		return "", nil
 	}
 	dir := newRoot + "/tmp/" + top
-	return bindMount(dir, dir, false, readOnlyAttrs)
+	if err := ensureDir(dir); err != nil {
+		return "", err
+	}
+	if err := mountTmpfs(dir, unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=0755,size=64k"); err != nil {
+		return "", err
+	}
+	return dir, ensureDir(newRoot + rootDir)
 }
 
 // addWritableDir mounts the host directory hostDir at dir, writable, with
