@@ -124,7 +124,7 @@ func TestMaterializeInputs(t *testing.T) {
 	}
 }
 
-func TestMaterializeRefusesHostileInputs(t *testing.T) {
+func TestItem37_MaterializeRefusesHostileInputs(t *testing.T) {
 	f := newInputsFixture(t)
 	blob := putBlob(t, f.store, []byte("x"))
 	other := putBlob(t, f.store, []byte("y"))
@@ -161,7 +161,7 @@ func TestMaterializeRefusesHostileInputs(t *testing.T) {
 	}
 }
 
-func TestMaterializeAllowsAbsoluteSymlinksWhenConfigured(t *testing.T) {
+func TestItem37_MaterializeAllowsAbsoluteSymlinksWhenConfigured(t *testing.T) {
 	f := newInputsFixture(t)
 	f.agent.inputs.allowAbsoluteSymlinks = true
 	root := putProto(t, f.store, &repb.Directory{Symlinks: []*repb.SymlinkNode{symlink("l", "/usr/bin")}})
@@ -228,7 +228,7 @@ func assertMissingStatus(t *testing.T, sp *spb.Status, want ...digest.Digest) {
 	}
 }
 
-func TestPrepareChecksWorkingDirectoryAndOutputs(t *testing.T) {
+func TestItem36_PrepareChecksWorkingDirectoryAndOutputs(t *testing.T) {
 	f := newInputsFixture(t)
 	blob := putBlob(t, f.store, []byte("x"))
 	root := putProto(t, f.store, &repb.Directory{Files: []*repb.FileNode{file("afile", blob, false)}})

@@ -63,7 +63,7 @@ func collectOutputs(t *testing.T, root string, cmd *repb.Command) (*outputCollec
 	return c, c.collect(reqs)
 }
 
-func TestCollectOutputPaths(t *testing.T) {
+func TestItem34_35_CollectOutputPathsAsTrees(t *testing.T) {
 	root := outputRoot(t)
 	c, err := collectOutputs(t, root, &repb.Command{
 		OutputPaths: []string{"dangling", "dir", "dir_link", "empty_dir", "file.txt", "file_link", "missing", "tool"},
@@ -148,7 +148,7 @@ func TestCollectOutputPaths(t *testing.T) {
 	}
 }
 
-func TestCollectLegacyOutputs(t *testing.T) {
+func TestItem34_CollectLegacyOutputs(t *testing.T) {
 	root := outputRoot(t)
 	c, err := collectOutputs(t, root, &repb.Command{
 		OutputFiles:       []string{"dangling", "file.txt", "file_link", "missing"},
@@ -193,7 +193,7 @@ func TestCollectWholeWorkingDirectory(t *testing.T) {
 	}
 }
 
-func TestCollectRefusesWrongTypesAndEscapingSymlinks(t *testing.T) {
+func TestItem34_37_CollectRefusesWrongTypesAndEscapingSymlinks(t *testing.T) {
 	root := outputRoot(t)
 	for _, c := range []struct {
 		name string

@@ -74,7 +74,7 @@ func TestProcessRunnerEnvironmentIsExactlyTheActions(t *testing.T) {
 	}
 }
 
-func TestProcessRunnerResolvesArgv0(t *testing.T) {
+func TestItem36_ProcessRunnerResolvesArgv0(t *testing.T) {
 	root := t.TempDir()
 	work := filepath.Join(root, "pkg")
 	writeScript(t, filepath.Join(work, "tools", "rel"), "echo rel")
