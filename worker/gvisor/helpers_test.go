@@ -1,14 +1,12 @@
 package gvisor
 
 import (
-	"bytes"
 	"fmt"
 	"os"
-	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/kilnbuild/kiln/worker/cgroup"
+	"github.com/kilnbuild/kiln/worker/isolationpolicy/isolationtest"
 )
 
 // newTestRunner returns a Runner with its own state directory and cgroup
@@ -48,52 +46,6 @@ func removeCgroupParent(t testing.TB, parent string) {
 }
 
 // syncBuffer collects output written by the runner's copiers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
+type syncBuffer = isolationtest.SyncBuffer
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// action is one prepared action directory, laid out as the worker does:
-// <dir>/root is the input root.
-type action struct {
-	dir, root string
-}
-
-func newAction(t testing.TB) action {
-	t.Helper()
-	dir := filepath.Join(t.TempDir(), "action")
-	root := filepath.Join(dir, "root")
-	if err := os.MkdirAll(root, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return action{dir: dir, root: root}
-}
-
-// write creates a file in the input root as the worker's file cache does:
-// owned by the worker, with mode.
-func (a action) write(t testing.TB, rel, content string, mode os.FileMode) string {
-	t.Helper()
-	p := filepath.Join(a.root, rel)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(content), mode); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(p, mode); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
+var newAction = isolationtest.NewAction

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/kilnbuild/kiln/worker/isolationpolicy"
+
 	"github.com/kilnbuild/kiln/internal/config"
 	"github.com/kilnbuild/kiln/worker"
 	"github.com/kilnbuild/kiln/worker/cgroup"
@@ -26,9 +28,9 @@ const runscFailure = "running container:"
 
 // launch runs the bundle as container id and follows it to the end: the
 // timeout and ctx kill the whole sandbox.
-func (r *Runner) launch(ctx context.Context, id string, b bundle, req request, cmd *worker.Command) (*worker.Result, error) {
+func (r *Runner) launch(ctx context.Context, id string, b bundle, req isolationpolicy.Request, cmd *worker.Command) (*worker.Result, error) {
 	network := "none"
-	if req.network {
+	if req.Network {
 		network = "host"
 	}
 	c := r.runsc.runCommand(b.dir, id, network)
@@ -43,7 +45,7 @@ func (r *Runner) launch(ctx context.Context, id string, b bundle, req request, c
 
 	var group *cgroup.Group
 	if r.cgroups {
-		limits := req.limits
+		limits := req.Limits
 		if limits.Pids > 0 {
 			limits.Pids += sandboxPids
 		}

@@ -5,27 +5,24 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
-	"slices"
-	"strings"
+
+	"github.com/kilnbuild/kiln/worker/isolationpolicy"
 
 	"github.com/kilnbuild/kiln/worker/cgroup"
 )
 
-// DefaultReadOnlyPaths are the host paths an action sees, read-only: the
-// toolchain of a Debian-like host. Those a host lacks are skipped.
-var DefaultReadOnlyPaths = []string{"/bin", "/etc", "/lib", "/lib32", "/lib64", "/sbin", "/usr"}
+// The defaults of Options, shared with the sandbox runner.
+var DefaultReadOnlyPaths = isolationpolicy.DefaultReadOnlyPaths
+
+const (
+	DefaultID   = isolationpolicy.DefaultID
+	DefaultPids = isolationpolicy.DefaultPids
+)
 
 // DefaultPlatform is the gVisor platform: ptrace works everywhere, with
 // no KVM and on any kernel, at the cost of slower system calls. "systrap"
 // (newer runsc) and "kvm" are faster where available.
 const DefaultPlatform = "ptrace"
-
-// DefaultID is the uid and gid actions run as inside gVisor: nobody.
-const DefaultID = 65534
-
-// DefaultPids bounds the processes and threads of an action when the
-// worker's configuration does not.
-const DefaultPids = 4096
 
 // sandboxPids is added to an action's pids limit for gVisor's own host
 // tasks (runsc, sentry and gofer threads), which share its cgroup.
@@ -83,27 +80,12 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Platform == "" {
 		o.Platform = DefaultPlatform
 	}
-	if o.ReadOnlyPaths == nil {
-		o.ReadOnlyPaths = DefaultReadOnlyPaths
+	var err error
+	if o.ReadOnlyPaths, err = isolationpolicy.ReadOnlyPaths(o.ReadOnlyPaths); err != nil {
+		return Options{}, fmt.Errorf("gvisor: %w", err)
 	}
-	paths := make([]string, 0, len(o.ReadOnlyPaths))
-	for _, p := range o.ReadOnlyPaths {
-		if err := checkReadOnlyPath(p); err != nil {
-			return Options{}, err
-		}
-		paths = append(paths, filepath.Clean(p))
-	}
-	// Parents before children: /usr before /usr/local.
-	slices.Sort(paths)
-	o.ReadOnlyPaths = slices.Compact(paths)
-	if o.UID == 0 {
-		o.UID = DefaultID
-	}
-	if o.GID == 0 {
-		o.GID = DefaultID
-	}
-	if o.UID < 0 || o.GID < 0 {
-		return Options{}, fmt.Errorf("gvisor: uid %d / gid %d: ids must be positive", o.UID, o.GID)
+	if o.UID, o.GID, err = isolationpolicy.IDs(o.UID, o.GID); err != nil {
+		return Options{}, fmt.Errorf("gvisor: %w", err)
 	}
 	if o.DefaultLimits.Pids == 0 {
 		o.DefaultLimits.Pids = DefaultPids
@@ -112,25 +94,4 @@ func (o Options) withDefaults() (Options, error) {
 		o.Logger = slog.Default()
 	}
 	return o, nil
-}
-
-// reservedPaths are made by the sandbox itself.
-var reservedPaths = []string{"/", "/dev", "/proc", "/tmp"}
-
-func checkReadOnlyPath(p string) error {
-	if !filepath.IsAbs(p) {
-		return fmt.Errorf("gvisor: read-only path %q is not absolute", p)
-	}
-	clean := filepath.Clean(p)
-	for _, r := range reservedPaths {
-		if clean == r || r != "/" && strings.HasPrefix(clean, r+"/") {
-			return fmt.Errorf("gvisor: read-only path %q: %s is the sandbox's own", p, r)
-		}
-	}
-	return nil
-}
-
-// under reports whether p is dir or below it.
-func under(p, dir string) bool {
-	return p == dir || strings.HasPrefix(p, strings.TrimSuffix(dir, "/")+"/")
 }

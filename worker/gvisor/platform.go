@@ -1,59 +1,29 @@
 package gvisor
 
 import (
-	"fmt"
+	"github.com/kilnbuild/kiln/worker/isolationpolicy"
 
 	"github.com/kilnbuild/kiln/worker"
-	"github.com/kilnbuild/kiln/worker/cgroup"
 )
 
-// NetworkProperty is the platform property by which an action asks for
-// the host's network: `network=on`. `network=off`, the default, gives it
-// none (only gVisor's own loopback).
-const NetworkProperty = "network"
-
-// Values of NetworkProperty.
+// NetworkProperty (isolationpolicy.NetworkProperty) is the platform
+// property by which an action asks for the host's network: `network=on`.
+// `network=off`, the default, gives it none (only gVisor's own loopback).
 const (
-	NetworkOn  = "on"
-	NetworkOff = "off"
+	NetworkProperty = isolationpolicy.NetworkProperty
+	NetworkOn       = isolationpolicy.NetworkOn
+	NetworkOff      = isolationpolicy.NetworkOff
 )
-
-// request is what an action's platform asks of the runner.
-type request struct {
-	network bool
-	limits  cgroup.Limits
-}
 
 // requestOf reads p; what the runner cannot or will not give is an error
 // wrapping worker.ErrBadPlatform.
-func (r *Runner) requestOf(p worker.Platform) (request, error) {
-	var req request
-	switch v := p[NetworkProperty]; {
-	case len(v) == 0:
-	case len(v) > 1:
-		return request{}, fmt.Errorf("%w: %s is given %d times (%v); give it once", worker.ErrBadPlatform, NetworkProperty, len(v), v)
-	case v[0] == NetworkOff:
-	case v[0] == NetworkOn:
-		if !r.opts.AllowNetwork {
-			return request{}, fmt.Errorf("%w: %s=%s: this worker does not give gVisor actions network access", worker.ErrBadPlatform, NetworkProperty, NetworkOn)
-		}
-		req.network = true
-	default:
-		return request{}, fmt.Errorf("%w: %s=%q: the value must be %s or %s", worker.ErrBadPlatform, NetworkProperty, v[0], NetworkOn, NetworkOff)
-	}
-	limits, err := cgroup.LimitsFromPlatform(p, r.opts.DefaultLimits, r.opts.MaxLimits)
-	if err != nil {
-		return request{}, fmt.Errorf("%w: %w", worker.ErrBadPlatform, err)
-	}
-	if !r.cgroups {
-		// Without cgroups no limit holds; an action that asks for one
-		// must not believe it has it.
-		for _, name := range []string{cgroup.MemoryProperty, cgroup.CPUProperty, cgroup.PidsProperty} {
-			if len(p[name]) > 0 {
-				return request{}, fmt.Errorf("%w: %s=%s: this worker cannot enforce limits on gVisor actions (no usable cgroups)", worker.ErrBadPlatform, name, p[name][0])
-			}
-		}
-	}
-	req.limits = limits
-	return req, nil
+func (r *Runner) requestOf(p worker.Platform) (isolationpolicy.Request, error) {
+	return isolationpolicy.ParseRequest(p, isolationpolicy.RequestPolicy{
+		Actions:       "gVisor actions",
+		AllowNetwork:  r.opts.AllowNetwork,
+		DefaultLimits: r.opts.DefaultLimits,
+		MaxLimits:     r.opts.MaxLimits,
+		// Without cgroups no limit holds, not even the process count.
+		Cgroups: r.cgroups,
+	})
 }

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/kilnbuild/kiln/worker/isolationpolicy"
+
 	"github.com/kilnbuild/kiln/worker"
 	"github.com/kilnbuild/kiln/worker/cgroup"
 )
@@ -169,7 +171,7 @@ func (r *Runner) Run(ctx context.Context, cmd *worker.Command) (*worker.Result, 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := giveDirs(cmd.RootDir, r.opts.UID, r.opts.GID); err != nil {
+	if err := isolationpolicy.GiveDirs(cmd.RootDir, r.opts.UID, r.opts.GID); err != nil {
 		return nil, fmt.Errorf("gvisor: giving the input root to the action's user: %w", err)
 	}
 	id := fmt.Sprintf("kiln-%s-%d", r.id, r.seq.Add(1))
@@ -202,16 +204,8 @@ func (r *Runner) Run(ctx context.Context, cmd *worker.Command) (*worker.Result, 
 
 // checkRootDir refuses an input root that cannot be mounted where it is.
 func (r *Runner) checkRootDir(rootDir, workDir string) error {
-	if !filepath.IsAbs(rootDir) || filepath.Clean(rootDir) != rootDir {
-		return fmt.Errorf("gvisor: input root %q is not a clean absolute path", rootDir)
-	}
-	for _, p := range append([]string{"/dev", "/proc"}, r.opts.ReadOnlyPaths...) {
-		if under(rootDir, p) || under(p, rootDir) {
-			return fmt.Errorf("gvisor: input root %s overlaps %s, which the sandbox mounts itself; move the worker's data directory", rootDir, p)
-		}
-	}
-	if !under(workDir, rootDir) {
-		return fmt.Errorf("gvisor: working directory %s is outside the input root %s", workDir, rootDir)
+	if err := isolationpolicy.CheckRootDir(rootDir, workDir, r.opts.ReadOnlyPaths); err != nil {
+		return fmt.Errorf("gvisor: %w", err)
 	}
 	if rootDir == "/tmp" {
 		return fmt.Errorf("gvisor: input root %s is the sandbox's own /tmp; move the worker's data directory", rootDir)
@@ -224,11 +218,11 @@ func (r *Runner) checkRootDir(rootDir, workDir string) error {
 func (r *Runner) visible(rootDir string) func(string) bool {
 	return func(p string) bool {
 		p = filepath.Clean(p)
-		if under(p, rootDir) {
+		if isolationpolicy.Under(p, rootDir) {
 			return true
 		}
 		for _, ro := range r.opts.ReadOnlyPaths {
-			if under(p, ro) {
+			if isolationpolicy.Under(p, ro) {
 				return true
 			}
 		}

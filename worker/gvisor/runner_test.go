@@ -16,13 +16,13 @@ import (
 func TestRunsCommandAndOutputComesBack(t *testing.T) {
 	r := newTestRunner(t, Options{})
 	a := newAction(t)
-	a.write(t, "src/in.txt", "input data\n", 0o444)
+	a.Write(t, "src/in.txt", "input data\n", 0o444)
 	var stdout, stderr syncBuffer
 	res, err := r.Run(context.Background(), &worker.Command{
 		Args:       []string{"sh", "-c", `cat in.txt; echo to-stderr >&2; mkdir -p ../out; echo made > ../out/o.txt; exit 3`},
 		Env:        []string{"PATH=/usr/bin:/bin"},
-		RootDir:    a.root,
-		WorkingDir: filepath.Join(a.root, "src"),
+		RootDir:    a.Root,
+		WorkingDir: filepath.Join(a.Root, "src"),
 		Stdout:     &stdout,
 		Stderr:     &stderr,
 	})
@@ -35,7 +35,7 @@ func TestRunsCommandAndOutputComesBack(t *testing.T) {
 	if stdout.String() != "input data\n" || stderr.String() != "to-stderr\n" {
 		t.Errorf("stdout %q, stderr %q", stdout.String(), stderr.String())
 	}
-	got, err := os.ReadFile(filepath.Join(a.root, "out", "o.txt"))
+	got, err := os.ReadFile(filepath.Join(a.Root, "out", "o.txt"))
 	if err != nil || string(got) != "made\n" {
 		t.Errorf("output file: %q, %v", got, err)
 	}
@@ -44,16 +44,16 @@ func TestRunsCommandAndOutputComesBack(t *testing.T) {
 func TestCannotSeeHostFilesOutsideToolchain(t *testing.T) {
 	r := newTestRunner(t, Options{})
 	a := newAction(t)
-	secret := filepath.Join(a.dir, "secret.txt") // beside the input root
+	secret := filepath.Join(a.Dir, "secret.txt") // beside the input root
 	if err := os.WriteFile(secret, []byte("top secret\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	var stdout, stderr syncBuffer
-	script := `cat ` + secret + ` ` + r.opts.StateDir + `/* 2>/dev/null; ls ` + filepath.Dir(a.dir) + ` 2>/dev/null;` +
+	script := `cat ` + secret + ` ` + r.opts.StateDir + `/* 2>/dev/null; ls ` + filepath.Dir(a.Dir) + ` 2>/dev/null;` +
 		`echo x > /usr/kiln-written 2>/dev/null && echo wrote-usr; ` +
 		`cat /etc/hostname >/dev/null && echo toolchain-ok`
 	res, err := r.Run(context.Background(), &worker.Command{
-		Args: []string{"/bin/sh", "-c", script}, RootDir: a.root, WorkingDir: a.root, Stdout: &stdout, Stderr: &stderr,
+		Args: []string{"/bin/sh", "-c", script}, RootDir: a.Root, WorkingDir: a.Root, Stdout: &stdout, Stderr: &stderr,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -76,11 +76,11 @@ func TestCannotSeeHostFilesOutsideToolchain(t *testing.T) {
 func TestInputFilesStayTheWorkers(t *testing.T) {
 	r := newTestRunner(t, Options{})
 	a := newAction(t)
-	in := a.write(t, "in.txt", "cached\n", 0o444)
+	in := a.Write(t, "in.txt", "cached\n", 0o444)
 	var stdout syncBuffer
 	_, err := r.Run(context.Background(), &worker.Command{
 		Args:    []string{"/bin/sh", "-c", `id -u; echo changed > in.txt; chmod 666 in.txt; echo changed > in.txt; cat in.txt`},
-		RootDir: a.root, WorkingDir: a.root, Stdout: &stdout,
+		RootDir: a.Root, WorkingDir: a.Root, Stdout: &stdout,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -102,7 +102,7 @@ func TestTimeoutKillsEverything(t *testing.T) {
 	var stdout syncBuffer
 	res, err := r.Run(context.Background(), &worker.Command{
 		Args:    []string{"/bin/sh", "-c", `sleep 100 & (trap "" TERM HUP; sleep 100) & echo started; wait`},
-		RootDir: a.root, WorkingDir: a.root, Stdout: &stdout, Timeout: 3 * time.Second,
+		RootDir: a.Root, WorkingDir: a.Root, Stdout: &stdout, Timeout: 3 * time.Second,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -127,7 +127,7 @@ func TestCancelKillsEverything(t *testing.T) {
 	go func() { <-started; cancel() }()
 	res, err := r.Run(ctx, &worker.Command{
 		Args:    []string{"/bin/sh", "-c", `sleep 100 & echo started; wait`},
-		RootDir: a.root, WorkingDir: a.root, Stdout: out,
+		RootDir: a.Root, WorkingDir: a.Root, Stdout: out,
 	})
 	if err == nil || res == nil || res.TimedOut {
 		t.Errorf("got %+v, %v; want a result and the context's error", res, err)
@@ -171,7 +171,7 @@ func TestExitBySignal(t *testing.T) {
 	r := newTestRunner(t, Options{})
 	a := newAction(t)
 	res, err := r.Run(context.Background(), &worker.Command{
-		Args: []string{"/bin/sh", "-c", `kill -9 $$`}, RootDir: a.root, WorkingDir: a.root,
+		Args: []string{"/bin/sh", "-c", `kill -9 $$`}, RootDir: a.Root, WorkingDir: a.Root,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -191,7 +191,7 @@ func TestMemoryLimitIsReportedAsExceeded(t *testing.T) {
 	// newline.
 	res, err := r.Run(context.Background(), &worker.Command{
 		Args:    []string{"/bin/sh", "-c", `head -c 536870912 /dev/zero | tail -n 1 >/dev/null; echo survived`},
-		RootDir: a.root, WorkingDir: a.root,
+		RootDir: a.Root, WorkingDir: a.Root,
 		Platform: worker.Platform{"memory": {"128MiB"}},
 	})
 	if !errors.Is(err, worker.ErrLimitExceeded) || res == nil {
@@ -212,7 +212,7 @@ func TestRefusesWhatItCannotGive(t *testing.T) {
 		{"memory": {"2GiB"}},
 		{"pids": {"many"}},
 	} {
-		_, err := r.Run(context.Background(), &worker.Command{Args: []string{"/bin/true"}, RootDir: a.root, WorkingDir: a.root, Platform: p})
+		_, err := r.Run(context.Background(), &worker.Command{Args: []string{"/bin/true"}, RootDir: a.Root, WorkingDir: a.Root, Platform: p})
 		if !errors.Is(err, worker.ErrBadPlatform) {
 			t.Errorf("platform %v: got %v, want ErrBadPlatform", p, err)
 		}
@@ -222,12 +222,12 @@ func TestRefusesWhatItCannotGive(t *testing.T) {
 func TestCommandNotFound(t *testing.T) {
 	r := newTestRunner(t, Options{})
 	a := newAction(t)
-	outside := filepath.Join(a.dir, "tool")
+	outside := filepath.Join(a.Dir, "tool")
 	if err := os.WriteFile(outside, []byte("#!/bin/sh\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	for _, args := range [][]string{{"no-such-command"}, {"./missing"}, {outside}} {
-		_, err := r.Run(context.Background(), &worker.Command{Args: args, Env: []string{"PATH=/usr/bin"}, RootDir: a.root, WorkingDir: a.root})
+		_, err := r.Run(context.Background(), &worker.Command{Args: args, Env: []string{"PATH=/usr/bin"}, RootDir: a.Root, WorkingDir: a.Root})
 		if !errors.Is(err, worker.ErrCommandNotFound) {
 			t.Errorf("%v: got %v, want ErrCommandNotFound", args, err)
 		}
@@ -240,7 +240,7 @@ func TestNetworkIsOffByDefault(t *testing.T) {
 	var stdout syncBuffer
 	_, err := r.Run(context.Background(), &worker.Command{
 		Args:    []string{"/bin/sh", "-c", `cat /proc/net/dev`},
-		RootDir: a.root, WorkingDir: a.root, Stdout: &stdout,
+		RootDir: a.Root, WorkingDir: a.Root, Stdout: &stdout,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -261,7 +261,7 @@ func TestForkBombIsContained(t *testing.T) {
 	a := newAction(t)
 	res, err := r.Run(context.Background(), &worker.Command{
 		Args:    []string{"/bin/sh", "-c", `b(){ b | b & }; b; sleep 100`},
-		RootDir: a.root, WorkingDir: a.root, Timeout: 10 * time.Second,
+		RootDir: a.Root, WorkingDir: a.Root, Timeout: 10 * time.Second,
 		Platform: worker.Platform{"pids": {"64"}},
 	})
 	if err != nil {

@@ -20,14 +20,14 @@ func TestOnlyTmpAndTheInputRootAreWritable(t *testing.T) {
 	a := newAction(t)
 	// The worker's other files beside the input root (logs, the file
 	// cache, other actions) and the host's /tmp.
-	beside := filepath.Join(a.dir, "stdout")
+	beside := filepath.Join(a.Dir, "stdout")
 	if err := os.WriteFile(beside, []byte("worker's"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	hostTmp := filepath.Join(os.TempDir(), fmt.Sprintf("kiln-sandbox-host-%d", os.Getpid()))
 	defer os.Remove(hostTmp)
 	var script strings.Builder
-	for _, p := range []string{"/x", "/usr/x", "/etc/x", "/dev/x", "/proc/x", a.root + "/../x", beside, a.dir + "/x"} {
+	for _, p := range []string{"/x", "/usr/x", "/etc/x", "/dev/x", "/proc/x", a.Root + "/../x", beside, a.Dir + "/x"} {
 		// Each must fail; "ESCAPED" marks one that did not.
 		fmt.Fprintf(&script, "(echo pwned > %s) 2>/dev/null && echo ESCAPED %s\n", p, p)
 	}
@@ -40,12 +40,12 @@ func TestOnlyTmpAndTheInputRootAreWritable(t *testing.T) {
 	if b, err := os.ReadFile(beside); err != nil || string(b) != "worker's" {
 		t.Errorf("the file beside the input root became %q, %v", b, err)
 	}
-	for _, p := range []string{"/x", "/usr/x", "/etc/x", a.dir + "/x", hostTmp} {
+	for _, p := range []string{"/x", "/usr/x", "/etc/x", a.Dir + "/x", hostTmp} {
 		if _, err := os.Lstat(p); err == nil {
 			t.Errorf("%s exists on the host", p)
 		}
 	}
-	if b, err := os.ReadFile(filepath.Join(a.root, "out.txt")); err != nil || string(b) != "out\n" {
+	if b, err := os.ReadFile(filepath.Join(a.Root, "out.txt")); err != nil || string(b) != "out\n" {
 		t.Errorf("the output in the input root is %q, %v", b, err)
 	}
 }
@@ -59,7 +59,7 @@ func TestTmpIsPrivateToEachAction(t *testing.T) {
 	}
 	// The action's /tmp goes soon after it, in the background.
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		entries, _ := os.ReadDir(a.dir)
+		entries, _ := os.ReadDir(a.Dir)
 		if len(entries) == 1 {
 			break
 		}
@@ -78,8 +78,8 @@ func testCachedInputFilesCannotBeChangedOrChmodded(t *testing.T, r *Runner) {
 		t.Skip("only a worker running as root can keep its cached files from an action (see the package doc)")
 	}
 	a := newAction(t)
-	in := a.write(t, "dir/input.txt", "pristine\n", 0o444)
-	tool := a.write(t, "dir/tool", "#!/bin/sh\necho tool\n", 0o555)
+	in := a.Write(t, "dir/input.txt", "pristine\n", 0o444)
+	tool := a.Write(t, "dir/tool", "#!/bin/sh\necho tool\n", 0o555)
 	o := a.shell(t, r, `
 		for f in dir/input.txt dir/tool; do
 			(echo evil > $f) 2>/dev/null && echo ESCAPED write $f
@@ -114,11 +114,11 @@ func TestCachedInputLinkKeepsTheCacheIntact(t *testing.T) {
 	a := newAction(t)
 	// As the worker's file cache does: one read-only inode outside the
 	// input root, hardlinked into it.
-	cache := filepath.Join(filepath.Dir(a.dir), "cache-file")
+	cache := filepath.Join(filepath.Dir(a.Dir), "cache-file")
 	if err := os.WriteFile(cache, []byte("cached\n"), 0o444); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Link(cache, filepath.Join(a.root, "in.txt")); err != nil {
+	if err := os.Link(cache, filepath.Join(a.Root, "in.txt")); err != nil {
 		t.Fatal(err)
 	}
 	a.shell(t, r, "chmod u+w in.txt; echo evil > in.txt; cat in.txt", nil)

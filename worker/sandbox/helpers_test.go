@@ -1,18 +1,17 @@
 package sandbox
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/kilnbuild/kiln/worker"
+	"github.com/kilnbuild/kiln/worker/isolationpolicy/isolationtest"
 )
 
 // newTestRunner returns a Runner, or skips the test where this host
@@ -30,55 +29,12 @@ func newTestRunner(t testing.TB, opts Options) *Runner {
 }
 
 // syncBuffer collects output written by the runner's copiers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
+type syncBuffer = isolationtest.SyncBuffer
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
+// action is one prepared action directory; the tests run commands in it.
+type action struct{ isolationtest.Action }
 
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// action is one prepared action directory, laid out as the worker does:
-// <dir>/root is the input root.
-type action struct {
-	dir, root string
-}
-
-func newAction(t testing.TB) action {
-	t.Helper()
-	dir := filepath.Join(t.TempDir(), "action")
-	root := filepath.Join(dir, "root")
-	if err := os.MkdirAll(root, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return action{dir: dir, root: root}
-}
-
-// write creates a file in the input root as the worker's file cache does:
-// read-only, owned by the worker.
-func (a action) write(t testing.TB, rel, content string, mode os.FileMode) string {
-	t.Helper()
-	p := filepath.Join(a.root, rel)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(content), mode); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(p, mode); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
+func newAction(t testing.TB) action { return action{isolationtest.NewAction(t)} }
 
 // outcome is what one run gave.
 type outcome struct {
@@ -98,9 +54,9 @@ func (a action) shell(t testing.TB, r worker.Runner, script string, platform wor
 func (a action) run(t testing.TB, ctx context.Context, r worker.Runner, cmd *worker.Command) outcome {
 	t.Helper()
 	var stdout, stderr syncBuffer
-	cmd.RootDir = a.root
+	cmd.RootDir = a.Root
 	if cmd.WorkingDir == "" {
-		cmd.WorkingDir = a.root
+		cmd.WorkingDir = a.Root
 	}
 	if cmd.Env == nil {
 		cmd.Env = []string{"PATH=/usr/bin:/bin"}

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/kilnbuild/kiln/worker/isolationpolicy"
+
 	"github.com/kilnbuild/kiln/internal/config"
 	"github.com/kilnbuild/kiln/worker"
 	"github.com/kilnbuild/kiln/worker/cgroup"
@@ -23,13 +25,13 @@ import (
 // launch runs act in a prepared sandbox and follows it to the end: the
 // timeout and ctx kill the init, and with it everything in the sandbox.
 // It removes act.TmpDir once the sandbox is gone, maybe after returning.
-func (r *Runner) launch(ctx context.Context, act *nsinit.Action, req request, stdout, stderr io.Writer, timeout time.Duration) (*worker.Result, error) {
+func (r *Runner) launch(ctx context.Context, act *nsinit.Action, req isolationpolicy.Request, stdout, stderr io.Writer, timeout time.Duration) (*worker.Result, error) {
 	sp, err := r.sandboxFor(req)
 	if err != nil {
 		r.refill()
 		return nil, errors.Join(err, os.RemoveAll(act.TmpDir))
 	}
-	group, err := r.limit(sp, req.limits, act.Probe)
+	group, err := r.limit(sp, req.Limits, act.Probe)
 	if err != nil {
 		sp.discard()
 		r.refill()
@@ -159,8 +161,8 @@ func oomKilled(g *cgroup.Group) bool {
 }
 
 // sandboxFor returns a prepared sandbox for req: a pooled one when it can.
-func (r *Runner) sandboxFor(req request) (*sandboxProc, error) {
-	if !req.network && r.pool != nil {
+func (r *Runner) sandboxFor(req isolationpolicy.Request) (*sandboxProc, error) {
+	if !req.Network && r.pool != nil {
 		if sp := r.pool.get(); sp != nil {
 			if err := sp.awaitReady(); err == nil && sp.alive() {
 				return sp, nil
@@ -169,7 +171,7 @@ func (r *Runner) sandboxFor(req request) (*sandboxProc, error) {
 			sp.discard()
 		}
 	}
-	sp, err := r.startSandbox(req.network)
+	sp, err := r.startSandbox(req.Network)
 	if err != nil {
 		return nil, err
 	}

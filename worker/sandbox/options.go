@@ -3,24 +3,19 @@ package sandbox
 import (
 	"fmt"
 	"log/slog"
-	"path/filepath"
-	"slices"
-	"strings"
+
+	"github.com/kilnbuild/kiln/worker/isolationpolicy"
 
 	"github.com/kilnbuild/kiln/worker/cgroup"
 )
 
-// DefaultReadOnlyPaths are the host paths an action sees, read-only: the
-// toolchain of a Debian-like host. Those a host lacks are skipped.
-var DefaultReadOnlyPaths = []string{"/bin", "/etc", "/lib", "/lib32", "/lib64", "/sbin", "/usr"}
+// The defaults of Options, shared with the other isolating runners.
+var DefaultReadOnlyPaths = isolationpolicy.DefaultReadOnlyPaths
 
-// DefaultID is the host uid and gid of actions when the worker is root:
-// nobody and nogroup.
-const DefaultID = 65534
-
-// DefaultPids bounds the processes and threads of an action when the
-// worker's configuration does not.
-const DefaultPids = 4096
+const (
+	DefaultID   = isolationpolicy.DefaultID
+	DefaultPids = isolationpolicy.DefaultPids
+)
 
 // Options configure a Runner.
 type Options struct {
@@ -53,27 +48,12 @@ type Options struct {
 
 // withDefaults checks o and fills in its defaults.
 func (o Options) withDefaults() (Options, error) {
-	if o.ReadOnlyPaths == nil {
-		o.ReadOnlyPaths = DefaultReadOnlyPaths
+	var err error
+	if o.ReadOnlyPaths, err = isolationpolicy.ReadOnlyPaths(o.ReadOnlyPaths); err != nil {
+		return Options{}, fmt.Errorf("sandbox: %w", err)
 	}
-	paths := make([]string, 0, len(o.ReadOnlyPaths))
-	for _, p := range o.ReadOnlyPaths {
-		if err := checkReadOnlyPath(p); err != nil {
-			return Options{}, err
-		}
-		paths = append(paths, filepath.Clean(p))
-	}
-	// Parents before children: /usr before /usr/local.
-	slices.Sort(paths)
-	o.ReadOnlyPaths = slices.Compact(paths)
-	if o.UID == 0 {
-		o.UID = DefaultID
-	}
-	if o.GID == 0 {
-		o.GID = DefaultID
-	}
-	if o.UID < 0 || o.GID < 0 {
-		return Options{}, fmt.Errorf("sandbox uid %d / gid %d: ids must be positive", o.UID, o.GID)
+	if o.UID, o.GID, err = isolationpolicy.IDs(o.UID, o.GID); err != nil {
+		return Options{}, fmt.Errorf("sandbox: %w", err)
 	}
 	if o.DefaultLimits.Pids == 0 {
 		o.DefaultLimits.Pids = DefaultPids
@@ -82,25 +62,4 @@ func (o Options) withDefaults() (Options, error) {
 		o.Logger = slog.Default()
 	}
 	return o, nil
-}
-
-// reservedPaths are made by the sandbox itself.
-var reservedPaths = []string{"/", "/dev", "/proc", "/tmp"}
-
-func checkReadOnlyPath(p string) error {
-	if !filepath.IsAbs(p) {
-		return fmt.Errorf("read-only path %q is not absolute", p)
-	}
-	clean := filepath.Clean(p)
-	for _, r := range reservedPaths {
-		if clean == r || r != "/" && strings.HasPrefix(clean, r+"/") {
-			return fmt.Errorf("read-only path %q: %s is the sandbox's own", p, r)
-		}
-	}
-	return nil
-}
-
-// under reports whether p is dir or below it.
-func under(p, dir string) bool {
-	return p == dir || strings.HasPrefix(p, strings.TrimSuffix(dir, "/")+"/")
 }

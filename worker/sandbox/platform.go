@@ -1,22 +1,20 @@
 package sandbox
 
 import (
-	"fmt"
+	"github.com/kilnbuild/kiln/worker/isolationpolicy"
 
 	"github.com/kilnbuild/kiln/internal/config"
 	"github.com/kilnbuild/kiln/worker"
 	"github.com/kilnbuild/kiln/worker/cgroup"
 )
 
-// NetworkProperty is the platform property by which an action asks for
-// the host's network: `network=on`. `network=off`, the default, leaves it
-// a loopback interface of its own.
-const NetworkProperty = "network"
-
-// Values of NetworkProperty.
+// NetworkProperty (isolationpolicy.NetworkProperty) is the platform
+// property by which an action asks for the host's network: `network=on`.
+// `network=off`, the default, leaves it a loopback interface of its own.
 const (
-	NetworkOn  = "on"
-	NetworkOff = "off"
+	NetworkProperty = isolationpolicy.NetworkProperty
+	NetworkOn       = isolationpolicy.NetworkOn
+	NetworkOff      = isolationpolicy.NetworkOff
 )
 
 // AnyValue offered as a property's value tells the scheduler that the
@@ -38,43 +36,16 @@ func (r *Runner) Platform() config.Platform {
 	return p
 }
 
-// request is what an action's platform asks of the sandbox.
-type request struct {
-	network bool
-	limits  cgroup.Limits
-}
-
 // requestOf reads p; what the sandbox cannot or will not give is an
 // error wrapping worker.ErrBadPlatform.
-func (r *Runner) requestOf(p worker.Platform) (request, error) {
-	var req request
-	switch v := p[NetworkProperty]; {
-	case len(v) == 0:
-	case len(v) > 1:
-		return request{}, fmt.Errorf("%w: %s is given %d times (%v); give it once", worker.ErrBadPlatform, NetworkProperty, len(v), v)
-	case v[0] == NetworkOff:
-	case v[0] == NetworkOn:
-		if !r.opts.AllowNetwork {
-			return request{}, fmt.Errorf("%w: %s=%s: this worker does not give actions network access (worker.sandbox.allow_network is off)", worker.ErrBadPlatform, NetworkProperty, NetworkOn)
-		}
-		req.network = true
-	default:
-		return request{}, fmt.Errorf("%w: %s=%q: the value must be %s or %s", worker.ErrBadPlatform, NetworkProperty, v[0], NetworkOn, NetworkOff)
-	}
-
-	limits, err := cgroup.LimitsFromPlatform(p, r.opts.DefaultLimits, r.opts.MaxLimits)
-	if err != nil {
-		return request{}, fmt.Errorf("%w: %w", worker.ErrBadPlatform, err)
-	}
-	if !r.cgroups {
-		// Only the process count holds without cgroups; an action that
-		// asks for more must not believe it has it.
-		for _, name := range []string{cgroup.MemoryProperty, cgroup.CPUProperty} {
-			if len(p[name]) > 0 {
-				return request{}, fmt.Errorf("%w: %s=%s: this worker cannot enforce memory or CPU limits (no usable cgroups)", worker.ErrBadPlatform, name, p[name][0])
-			}
-		}
-	}
-	req.limits = limits
-	return req, nil
+func (r *Runner) requestOf(p worker.Platform) (isolationpolicy.Request, error) {
+	return isolationpolicy.ParseRequest(p, isolationpolicy.RequestPolicy{
+		Actions:       "actions",
+		AllowNetwork:  r.opts.AllowNetwork,
+		DefaultLimits: r.opts.DefaultLimits,
+		MaxLimits:     r.opts.MaxLimits,
+		Cgroups:       r.cgroups,
+		// RLIMIT_NPROC bounds the process count without cgroups.
+		HeldWithoutCgroups: []string{cgroup.PidsProperty},
+	})
 }

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/kilnbuild/kiln/worker/isolationpolicy"
+
 	"github.com/kilnbuild/kiln/worker"
 	"github.com/kilnbuild/kiln/worker/cgroup"
 	"github.com/kilnbuild/kiln/worker/sandbox/nsinit"
@@ -124,7 +126,7 @@ func (r *Runner) Run(ctx context.Context, cmd *worker.Command) (*worker.Result, 
 		return nil, err
 	}
 	if !r.rootless {
-		if err := giveDirs(cmd.RootDir, r.opts.UID, r.opts.GID); err != nil {
+		if err := isolationpolicy.GiveDirs(cmd.RootDir, r.opts.UID, r.opts.GID); err != nil {
 			return nil, errors.Join(fmt.Errorf("giving the input root to the sandbox user: %w", err), os.RemoveAll(tmp))
 		}
 	}
@@ -151,7 +153,7 @@ func (r *Runner) Close() error {
 // and it counts per user, so the user must be the action's alone. Root
 // with cgroups spares the namespace (about 1 ms, see docs/bench.md): the
 // command simply runs as UID, and the cgroup counts its processes.
-func (r *Runner) action(rootDir, tmpDir string, req request) *nsinit.Action {
+func (r *Runner) action(rootDir, tmpDir string, req isolationpolicy.Request) *nsinit.Action {
 	a := &nsinit.Action{
 		FallbackPath:  r.fallbackPath,
 		RootDir:       rootDir,
@@ -159,7 +161,7 @@ func (r *Runner) action(rootDir, tmpDir string, req request) *nsinit.Action {
 		UserNamespace: r.rootless || !r.cgroups,
 	}
 	if a.UserNamespace {
-		a.MaxProcesses = req.limits.Pids
+		a.MaxProcesses = req.Limits.Pids
 	}
 	if !r.rootless {
 		a.CommandUID, a.CommandGID, a.ClearGroups = r.opts.UID, r.opts.GID, true
@@ -171,16 +173,8 @@ func (r *Runner) action(rootDir, tmpDir string, req request) *nsinit.Action {
 // it is: a worker data directory under a read-only path or one the
 // sandbox makes.
 func (r *Runner) checkRootDir(rootDir, workDir string) error {
-	if !filepath.IsAbs(rootDir) || filepath.Clean(rootDir) != rootDir {
-		return fmt.Errorf("sandbox: input root %q is not a clean absolute path", rootDir)
-	}
-	for _, p := range append([]string{"/dev", "/proc"}, r.opts.ReadOnlyPaths...) {
-		if under(rootDir, p) || under(p, rootDir) {
-			return fmt.Errorf("sandbox: input root %s overlaps %s, which the sandbox mounts itself; move the worker's data directory", rootDir, p)
-		}
-	}
-	if !under(workDir, rootDir) {
-		return fmt.Errorf("sandbox: working directory %s is outside the input root %s", workDir, rootDir)
+	if err := isolationpolicy.CheckRootDir(rootDir, workDir, r.opts.ReadOnlyPaths); err != nil {
+		return fmt.Errorf("sandbox: %w", err)
 	}
 	return nil
 }
@@ -216,7 +210,7 @@ func (r *Runner) probe(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	req := request{}
+	req := isolationpolicy.Request{}
 	act := r.action(root, tmp, req)
 	act.Probe = true
 	var stderr limitedBuffer

@@ -18,12 +18,12 @@ func TestRunsACommandInTheInputRoot(t *testing.T) {
 
 func testRunsACommandInTheInputRoot(t *testing.T, r *Runner) {
 	a := newAction(t)
-	a.write(t, "in.txt", "hello sandbox\n", 0o444)
+	a.Write(t, "in.txt", "hello sandbox\n", 0o444)
 	o := a.shell(t, r, "cat in.txt; pwd; echo err >&2; hostname; id -u; id -g; exit 3", nil)
 	if o.err != nil {
 		t.Fatal(o.err)
 	}
-	want := "hello sandbox\n" + a.root + "\n" + "sandbox\n65534\n65534\n"
+	want := "hello sandbox\n" + a.Root + "\n" + "sandbox\n65534\n65534\n"
 	if o.stdout != want || o.stderr != "err\n" || o.res.ExitCode != 3 {
 		t.Fatalf("exit %d, stdout %q, stderr %q; want exit 3, stdout %q, stderr \"err\\n\"", o.res.ExitCode, o.stdout, o.stderr, want)
 	}
@@ -32,9 +32,9 @@ func testRunsACommandInTheInputRoot(t *testing.T, r *Runner) {
 func TestWorkingDirectoryAndRelativeCommand(t *testing.T) {
 	r := newTestRunner(t, Options{})
 	a := newAction(t)
-	a.write(t, "pkg/tool.sh", "#!/bin/sh\necho tool in $(pwd)\n", 0o555)
-	o := a.run(t, context.Background(), r, &worker.Command{Args: []string{"./tool.sh"}, WorkingDir: a.root + "/pkg"})
-	if got := o.ok(t); got != "tool in "+a.root+"/pkg" {
+	a.Write(t, "pkg/tool.sh", "#!/bin/sh\necho tool in $(pwd)\n", 0o555)
+	o := a.run(t, context.Background(), r, &worker.Command{Args: []string{"./tool.sh"}, WorkingDir: a.Root + "/pkg"})
+	if got := o.ok(t); got != "tool in "+a.Root+"/pkg" {
 		t.Errorf("stdout %q", got)
 	}
 }
@@ -42,8 +42,8 @@ func TestWorkingDirectoryAndRelativeCommand(t *testing.T) {
 func TestCommandsThatCannotStart(t *testing.T) {
 	r := newTestRunner(t, Options{})
 	a := newAction(t)
-	a.write(t, "data.txt", "not a program", 0o444)
-	a.write(t, "garbage", "\x00\x01\x02", 0o555)
+	a.Write(t, "data.txt", "not a program", 0o444)
+	a.Write(t, "garbage", "\x00\x01\x02", 0o555)
 	hostBin := t.TempDir()
 	if err := os.WriteFile(filepath.Join(hostBin, "host-tool"), []byte("#!/bin/sh\necho host\n"), 0o755); err != nil {
 		t.Fatal(err)
@@ -83,7 +83,7 @@ func TestPlatformTheSandboxRefuses(t *testing.T) {
 		{worker.Platform{"network": {"sometimes"}}, `network="sometimes": the value must be on or off`},
 		{worker.Platform{"network": {"off", "on"}}, "network is given 2 times"},
 		{worker.Platform{"pids": {"lots"}}, "pids=lots"},
-		{worker.Platform{"memory": {"1GiB"}}, "memory=1GiB: this worker cannot enforce memory or CPU limits"},
+		{worker.Platform{"memory": {"1GiB"}}, "memory=1GiB: this worker cannot enforce this limit on actions"},
 	} {
 		o := a.shell(t, r, "true", tc.platform)
 		if !errors.Is(o.err, worker.ErrBadPlatform) || !strings.Contains(o.err.Error(), tc.want) {
@@ -160,7 +160,7 @@ func TestCancelKillsEverything(t *testing.T) {
 	done := make(chan outcome, 1)
 	go func() {
 		res, err := r.Run(ctx, &worker.Command{Args: []string{"sh", "-c", "echo up; " + sleep + " & " + sleep},
-			RootDir: a.root, WorkingDir: a.root, Env: []string{"PATH=/usr/bin:/bin"}, Stdout: &stdout})
+			RootDir: a.Root, WorkingDir: a.Root, Env: []string{"PATH=/usr/bin:/bin"}, Stdout: &stdout})
 		done <- outcome{res: res, err: err}
 	}()
 	for !strings.Contains(stdout.String(), "up") {
