@@ -7,15 +7,15 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/kilnbuild/kiln/internal/argv0"
 )
 
 // ProcessRunner runs a command as a plain child process in its own process
@@ -206,55 +206,14 @@ func classifyStartError(path string, err error) error {
 	return fmt.Errorf("starting %s: %w", path, err)
 }
 
-// resolveExecutable finds the file arguments[0] names (checklist item 36):
-// relative to the working directory if it has a slash, else through the
-// action's PATH, or the worker's when the action sets none.
+// resolveExecutable finds the file arguments[0] names (checklist item 36),
+// through the worker's own PATH when the action sets none.
 func resolveExecutable(arg0, workDir string, env []string) (string, error) {
-	if arg0 == "" {
-		return "", fmt.Errorf("%w: arguments[0] is empty", ErrCommandNotFound)
+	p, err := argv0.Resolve(arg0, workDir, env, os.Getenv("PATH"), nil)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrCommandNotFound, err)
 	}
-	if strings.Contains(arg0, "/") {
-		p := arg0
-		if !filepath.IsAbs(p) {
-			p = filepath.Join(workDir, p)
-		}
-		if !isExecutableFile(p) {
-			return "", fmt.Errorf("%w: %q (resolved to %s) is not an executable file", ErrCommandNotFound, arg0, p)
-		}
-		return p, nil
-	}
-	pathEnv, ok := lookupEnv(env, "PATH")
-	if !ok {
-		pathEnv = os.Getenv("PATH")
-	}
-	for _, dir := range filepath.SplitList(pathEnv) {
-		if dir == "" {
-			dir = "."
-		}
-		if !filepath.IsAbs(dir) {
-			dir = filepath.Join(workDir, dir)
-		}
-		if p := filepath.Join(dir, arg0); isExecutableFile(p) {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("%w: %q is in no directory of PATH=%q", ErrCommandNotFound, arg0, pathEnv)
-}
-
-func isExecutableFile(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0
-}
-
-// lookupEnv returns the last value of name in env, as execve would.
-func lookupEnv(env []string, name string) (string, bool) {
-	val, found := "", false
-	for _, kv := range env {
-		if k, v, ok := strings.Cut(kv, "="); ok && k == name {
-			val, found = v, true
-		}
-	}
-	return val, found
+	return p, nil
 }
 
 // outputPipe carries one output stream of the child to a writer. A writer

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/kilnbuild/kiln/internal/argv0"
 	"github.com/kilnbuild/kiln/worker/isolationpolicy"
 
 	"github.com/kilnbuild/kiln/worker"
@@ -131,7 +132,7 @@ func (r *Runner) probe(ctx context.Context) error {
 	}
 	defer os.RemoveAll(dir)
 	args := []string{"/bin/true"}
-	if isExecutableFile("/bin/sh") && isExecutableFile("/bin/ls") {
+	if hasFile("/bin/sh") && hasFile("/bin/ls") {
 		args = []string{"/bin/sh", "-c", "ls -d / >/dev/null 2>&1 || echo " + statxBroken}
 	}
 	var stdout, stderr tailBuffer
@@ -182,7 +183,7 @@ func (r *Runner) Run(ctx context.Context, cmd *worker.Command) (*worker.Result, 
 		}
 	}()
 	env := cmd.Env
-	if _, ok := lookupEnv(env, "PATH"); !ok {
+	if _, ok := argv0.LookupEnv(env, "PATH"); !ok {
 		// The command was found through the worker's PATH; its
 		// children should find theirs the same way.
 		env = append(append([]string{}, env...), "PATH="+r.fallbackPath)
@@ -228,4 +229,10 @@ func (r *Runner) visible(rootDir string) func(string) bool {
 		}
 		return false
 	}
+}
+
+// hasFile reports whether p is an executable file on the host.
+func hasFile(p string) bool {
+	_, err := argv0.Resolve(p, "/", nil, "", nil)
+	return err == nil
 }

@@ -7,13 +7,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/kilnbuild/kiln/internal/argv0"
 	"github.com/kilnbuild/kiln/worker/microvm/guestproto"
 )
 
@@ -188,43 +188,11 @@ func killEverything() {
 }
 
 // resolve finds arguments[0] as the worker's runners do (checklist item
-// 36): relative to the working directory when it has a slash, else through
-// the action's PATH.
+// 36), through defaultPath when the action sets no PATH.
 func resolve(arg0, workDir string, env []string) (string, string, error) {
-	if arg0 == "" {
-		return "", guestproto.FailureNotFound, errors.New("arguments[0] is empty")
+	p, err := argv0.Resolve(arg0, workDir, env, defaultPath, nil)
+	if err != nil {
+		return "", guestproto.FailureNotFound, err
 	}
-	if strings.Contains(arg0, "/") {
-		p := arg0
-		if !filepath.IsAbs(p) {
-			p = filepath.Join(workDir, p)
-		}
-		if !isExecutableFile(p) {
-			return "", guestproto.FailureNotFound, fmt.Errorf("%q (resolved to %s) is not an executable file", arg0, p)
-		}
-		return p, "", nil
-	}
-	pathEnv := defaultPath
-	for _, kv := range env {
-		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
-			pathEnv = v
-		}
-	}
-	for _, dir := range filepath.SplitList(pathEnv) {
-		if dir == "" {
-			dir = "."
-		}
-		if !filepath.IsAbs(dir) {
-			dir = filepath.Join(workDir, dir)
-		}
-		if p := filepath.Join(dir, arg0); isExecutableFile(p) {
-			return p, "", nil
-		}
-	}
-	return "", guestproto.FailureNotFound, fmt.Errorf("%q is in no directory of PATH=%q", arg0, pathEnv)
-}
-
-func isExecutableFile(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0
+	return p, "", nil
 }

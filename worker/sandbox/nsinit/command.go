@@ -3,13 +3,12 @@ package nsinit
 import (
 	"errors"
 	"fmt"
-	"os"
-	"path"
 	"runtime"
-	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/kilnbuild/kiln/internal/argv0"
 )
 
 // startCommand starts the command with no privileges: as a user that is
@@ -84,62 +83,11 @@ func classifyStartError(err error) string {
 }
 
 // resolveExecutable finds the file arguments[0] names, as the sandbox sees
-// it (checklist item 36): relative to the working directory if it has a
-// slash, else through the action's PATH, or fallbackPath when it sets
-// none.
+// it (checklist item 36), through fallbackPath when the action sets no PATH.
 func resolveExecutable(arg0, workDir string, env []string, fallbackPath string) (string, error) {
-	if arg0 == "" {
-		return "", errors.New("arguments[0] is empty")
+	p, err := argv0.Resolve(arg0, workDir, env, fallbackPath, nil)
+	if err != nil {
+		return "", fmt.Errorf("%w in the sandbox", err)
 	}
-	if strings.Contains(arg0, "/") {
-		p := arg0
-		if !path.IsAbs(p) {
-			p = path.Join(workDir, p)
-		}
-		if !isExecutableFile(p) {
-			return "", fmt.Errorf("%q (resolved to %s) is not an executable file in the sandbox", arg0, p)
-		}
-		return p, nil
-	}
-	pathEnv, ok := lookupEnv(env, "PATH")
-	if !ok {
-		pathEnv = fallbackPath
-	}
-	for _, dir := range splitList(pathEnv) {
-		if dir == "" {
-			dir = "."
-		}
-		if !path.IsAbs(dir) {
-			dir = path.Join(workDir, dir)
-		}
-		if p := path.Join(dir, arg0); isExecutableFile(p) {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("%q is in no directory of PATH=%q in the sandbox", arg0, pathEnv)
-}
-
-// splitList splits a PATH as filepath.SplitList does on Linux. (This
-// package avoids path/filepath: see the init order note in doc.go.)
-func splitList(p string) []string {
-	if p == "" {
-		return nil
-	}
-	return strings.Split(p, ":")
-}
-
-func isExecutableFile(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0
-}
-
-// lookupEnv returns the last value of name in env, as execve would.
-func lookupEnv(env []string, name string) (string, bool) {
-	val, found := "", false
-	for _, kv := range env {
-		if k, v, ok := strings.Cut(kv, "="); ok && k == name {
-			val, found = v, true
-		}
-	}
-	return val, found
+	return p, nil
 }
